@@ -1,0 +1,30 @@
+# Friendly front for CMake. `make` builds, `make test` builds and runs every test,
+# `make bench` runs the benchmarks, `make test-sanitize` runs the tests under ASan+UBSan.
+BUILD      ?= build
+SAN_BUILD  ?= build-sanitize
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all deps test test-sanitize bench clean
+
+all: deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Installs system packages only when something is missing (the script is idempotent).
+deps:
+	@bash scripts/install_deps.sh --if-missing
+
+test: all
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQGRAD_SANITIZE=ON $(CMAKE_ARGS)
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+bench: all
+	$(BUILD)/bench/bench_core
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,28 @@
+// The CPU backend: plain loops, OpenMP over large buffers. It is the specification every
+// other backend is tested against.
+#pragma once
+#include "core/backend/backend.h"
+
+namespace qgrad {
+
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  void compact(const void* src, DType dtype, const Shape& shape, const Shape& strides,
+               int64_t offset, void* dst) override;
+  void scatter(const void* src, DType dtype, const Shape& shape, const Shape& strides,
+               int64_t offset, void* dst) override;
+  void fill(void* dst, DType dtype, int64_t n, float value) override;
+  void cast(const void* src, DType from, void* dst, DType to, int64_t n) override;
+
+  void unary(UnaryOp op, const float* x, float* y, int64_t n, float alpha, float beta) override;
+  void binary(BinaryOp op, const float* a, const float* b, float* out, int64_t n) override;
+  void binary_scalar(BinaryOp op, const float* a, float b, float* out, int64_t n) override;
+  void where(const float* cond, const float* a, const float* b, float* out, int64_t n) override;
+
+  void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t inner) override;
+  void argmax(const float* x, int32_t* out, int64_t outer, int64_t inner) override;
+};
+
+}  // namespace qgrad
