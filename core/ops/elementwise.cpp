@@ -48,10 +48,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
 // d(a^b)/da = b a^(b-1),  d(a^b)/db = a^b ln a
 Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(BinaryOp::Pow, a, b, "pow");
+  // ln a is only defined for a > 0, so d/db is computed only when b needs it.
   return record(out, "pow", {a, b},
-                [a = a.detach(), b = b.detach(), out = out.detach()](const Tensor& g) {
+                [a = a.detach(), b = b.detach(), out = out.detach(), want_b = b.requires_grad()](const Tensor& g) {
                   Tensor ga = mul(g, mul(b, pow(a, sub(b, ones({})))));
-                  Tensor gb = b.requires_grad() ? mul(g, mul(out, log(a))) : Tensor();
+                  Tensor gb = want_b ? mul(g, mul(out, log(a))) : Tensor();
                   return Grads{sum_to(ga, a.shape()), gb.defined() ? sum_to(gb, b.shape()) : gb};
                 });
 }
