@@ -66,12 +66,14 @@ void CpuBackend::softmax_rows_backward(const float* y, const float* dy, float* d
     const float* yr = y + o * inner;
     const float* gr = dy + o * inner;
     float* dr = dx + o * inner;
-    double acc = 0;  // log: sum(dy); softmax: sum(dy * y)
-    for (int64_t j = 0; j < inner; ++j) acc += log ? gr[j] : static_cast<double>(gr[j]) * yr[j];
-    const float s = static_cast<float>(acc);
+    double acc = 0;
     if (log) {
+      for (int64_t j = 0; j < inner; ++j) acc += gr[j];
+      const float s = static_cast<float>(acc);
       for (int64_t j = 0; j < inner; ++j) dr[j] = gr[j] - std::exp(yr[j]) * s;
     } else {
+      for (int64_t j = 0; j < inner; ++j) acc += static_cast<double>(gr[j]) * yr[j];
+      const float s = static_cast<float>(acc);
       for (int64_t j = 0; j < inner; ++j) dr[j] = yr[j] * (gr[j] - s);
     }
   });
