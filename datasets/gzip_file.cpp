@@ -1,0 +1,43 @@
+#include "datasets/gzip_file.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "core/error.h"
+
+namespace qgrad::data {
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::error_code ec;
+  check(std::filesystem::is_regular_file(path, ec), "read_file", path, ": no such file");
+  auto close = [](gzFile f) { gzclose(f); };
+  std::unique_ptr<gzFile_s, decltype(close)> file(gzopen(path.c_str(), "rb"), close);
+  check(file != nullptr, "read_file", path, ": cannot open: ", std::strerror(errno));
+  gzbuffer(file.get(), 1 << 18);
+
+  std::vector<uint8_t> bytes;
+  constexpr size_t chunk = 1 << 20;
+  for (;;) {
+    size_t have = bytes.size();
+    bytes.resize(have + chunk);
+    int got = gzread(file.get(), bytes.data() + have, static_cast<unsigned>(chunk));
+    if (got < 0) {
+      int code = 0;
+      const char* why = gzerror(file.get(), &code);
+      fail("read_file", path, ": read error: ", code == Z_ERRNO ? std::strerror(errno) : why);
+    }
+    bytes.resize(have + static_cast<size_t>(got));
+    if (static_cast<size_t>(got) < chunk) break;
+  }
+  // gzread stops quietly at a cut-off stream; gzerror still reports it.
+  int code = 0;
+  const char* why = gzerror(file.get(), &code);
+  check(code == Z_OK || code == Z_STREAM_END, "read_file", path, ": corrupt gzip data: ", why);
+  return bytes;
+}
+
+}  // namespace qgrad::data
