@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -21,22 +22,18 @@ std::vector<uint8_t> read_file(const std::string& path) {
 
   std::vector<uint8_t> bytes;
   constexpr size_t chunk = 1 << 20;
-  for (;;) {
-    size_t have = bytes.size();
+  int got = 0;
+  do {
+    const size_t have = bytes.size();
     bytes.resize(have + chunk);
-    int got = gzread(file.get(), bytes.data() + have, static_cast<unsigned>(chunk));
-    if (got < 0) {
-      int code = 0;
-      const char* why = gzerror(file.get(), &code);
-      fail("read_file", path, ": read error: ", code == Z_ERRNO ? std::strerror(errno) : why);
-    }
-    bytes.resize(have + static_cast<size_t>(got));
-    if (static_cast<size_t>(got) < chunk) break;
-  }
-  // gzread stops quietly at a cut-off stream; gzerror still reports it.
-  int code = 0;
+    got = gzread(file.get(), bytes.data() + have, static_cast<unsigned>(chunk));
+    bytes.resize(have + static_cast<size_t>(std::max(got, 0)));
+  } while (got == static_cast<int>(chunk));
+  // A cut-off or damaged stream shows up either as got < 0 or only in gzerror at the end.
+  int code = Z_OK;
   const char* why = gzerror(file.get(), &code);
-  check(code == Z_OK || code == Z_STREAM_END, "read_file", path, ": corrupt gzip data: ", why);
+  check(code != Z_ERRNO, "read_file", path, ": read error: ", std::strerror(errno));
+  check(got >= 0 && (code == Z_OK || code == Z_STREAM_END), "read_file", path, ": corrupt gzip data: ", why);
   return bytes;
 }
 
