@@ -32,8 +32,8 @@ struct DataLoaderOptions {
   bool drop_last = false;  // drop the final batch when it is smaller than batch_size
   uint64_t seed = 0;
   // Per-channel normalization in [0, 1] pixel units; empty = mean 0 / std 1 (plain x/255).
-  std::vector<float> mean;
-  std::vector<float> std;
+  std::vector<float> mean = {};
+  std::vector<float> std = {};
   // Augmentation (training only): pad by crop_padding zero pixels and cut a random window of the
   // original size; mirror left-right with probability 1/2. CIFAR-10's usual recipe: 4 and true.
   int64_t crop_padding = 0;
