@@ -14,7 +14,8 @@ namespace qgrad::data {
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::error_code ec;
-  check(std::filesystem::is_regular_file(path, ec), "read_file", path, ": no such file");
+  check(std::filesystem::exists(path, ec), "read_file", path, ": no such file");
+  check(std::filesystem::is_regular_file(path, ec), "read_file", path, ": not a regular file");
   auto close = [](gzFile f) { gzclose(f); };
   std::unique_ptr<gzFile_s, decltype(close)> file(gzopen(path.c_str(), "rb"), close);
   check(file != nullptr, "read_file", path, ": cannot open: ", std::strerror(errno));

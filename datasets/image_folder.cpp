@@ -10,11 +10,7 @@
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb_image.h>
-#pragma GCC diagnostic pop
 
 namespace qgrad::data {
 namespace {
@@ -29,8 +25,12 @@ bool is_image(const fs::path& p) {
 
 std::vector<fs::path> sorted_entries(const fs::path& dir, bool want_dirs) {
   std::vector<fs::path> out;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
-    if (want_dirs ? e.is_directory() : (e.is_regular_file() && is_image(e.path()))) out.push_back(e.path());
+  try {
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+      if (want_dirs ? e.is_directory() : (e.is_regular_file() && is_image(e.path()))) out.push_back(e.path());
+    }
+  } catch (const fs::filesystem_error& e) {
+    fail("ImageFolder", dir.string(), ": cannot list: ", e.code().message());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+// stb_image_write.h fills its structs with `= {0}`, which -Wextra flags; the header is not ours.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <stb_image_write.h>
