@@ -7,6 +7,8 @@
 
 #include "core/error.h"
 
+// stb_image's implementation is compiled here, once for the library, with only the formats
+// ImageFolder accepts.
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
