@@ -3,7 +3,7 @@
 // kernel tap (i, j) of channel c at every output position:
 //   cols[(c kh + i) kw + j, oh Wo + ow] = x[c, oh s - p + i d, ow s - p + j d]   (0 outside)
 // For each tap and output row the range of valid ow is computed once, so the inner loops are
-// branch-free.
+// branch-free runs.
 #include <algorithm>
 
 #include "core/backend/cpu_backend.h"
@@ -21,10 +21,11 @@ std::pair<int64_t, int64_t> valid_outputs(int64_t in, int64_t out, int64_t strid
   return {lo, hi};
 }
 
-// Calls pair(col_index, x_index) for every column entry that reads the image and
-// pad(col_index) for every one that falls in the zero padding.
-template <class Pair, class Pad>
-void visit_unfold(const Window2d& w, Pair&& pair, Pad&& pad) {
+// Walks the layout in runs: run(col, x, count) for `count` column entries from col on that
+// read the image from x on, every stride-th element; pad(col, count) for entries that fall in
+// the zero padding.
+template <class Run, class Pad>
+void visit_unfold(const Window2d& w, Run&& run, Pad&& pad) {
   const int64_t cols_per_row = w.out_h * w.out_w;
   for (int64_t c = 0; c < w.planes; ++c)
     for (int64_t i = 0; i < w.kernel_h; ++i)
@@ -36,25 +37,40 @@ void visit_unfold(const Window2d& w, Pair&& pair, Pad&& pad) {
           const int64_t col = row + oh * w.out_w;
           const int64_t ih = oh * w.stride - w.padding + i * w.dilation;
           if (ih < 0 || ih >= w.height) {
-            for (int64_t ow = 0; ow < w.out_w; ++ow) pad(col + ow);
+            pad(col, w.out_w);
             continue;
           }
-          const int64_t x_row = (c * w.height + ih) * w.width + shift_w;
-          for (int64_t ow = 0; ow < lo; ++ow) pad(col + ow);
-          for (int64_t ow = lo; ow < hi; ++ow) pair(col + ow, x_row + ow * w.stride);
-          for (int64_t ow = hi; ow < w.out_w; ++ow) pad(col + ow);
+          pad(col, lo);
+          run(col + lo, (c * w.height + ih) * w.width + shift_w + lo * w.stride, hi - lo);
+          pad(col + hi, w.out_w - hi);
         }
       }
 }
 
 }  // namespace
 
+// Stride 1 is split out because it is the common case and its runs are contiguous, so the
+// copies and adds vectorize.
 void CpuBackend::im2col(const float* x, const Window2d& w, float* cols) {
-  visit_unfold(w, [&](int64_t c, int64_t i) { cols[c] = x[i]; }, [&](int64_t c) { cols[c] = 0.f; });
+  const int64_t s = w.stride;
+  visit_unfold(
+      w,
+      [&](int64_t c, int64_t i, int64_t count) {
+        if (s == 1) std::copy_n(x + i, count, cols + c);
+        else for (int64_t k = 0; k < count; ++k) cols[c + k] = x[i + k * s];
+      },
+      [&](int64_t c, int64_t count) { std::fill_n(cols + c, count, 0.f); });
 }
 
 void CpuBackend::col2im(const float* cols, const Window2d& w, float* x) {
-  visit_unfold(w, [&](int64_t c, int64_t i) { x[i] += cols[c]; }, [](int64_t) {});
+  const int64_t s = w.stride;
+  visit_unfold(
+      w,
+      [&](int64_t c, int64_t i, int64_t count) {
+        if (s == 1) for (int64_t k = 0; k < count; ++k) x[i + k] += cols[c + k];
+        else for (int64_t k = 0; k < count; ++k) x[i + k * s] += cols[c + k];
+      },
+      [](int64_t, int64_t) {});
 }
 
 }  // namespace qgrad

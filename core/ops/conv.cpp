@@ -115,15 +115,16 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Backend& be = detail::backend_of(x);
   Tensor xc = detail::compact(x), wc = detail::compact(weight);
   Tensor out = empty({p.batch, p.out_c, p.window.out_h, p.window.out_w});
-  // The bias enters through GEMM's beta: out starts as the bias broadcast over N and P.
-  if (bias.defined())
-    be.compact(detail::compact(bias).data<float>(), DType::Float32, {p.batch, p.out_c, p.positions}, {0, 1, 0}, 0,
-               out.data<float>());
+  Tensor bc = bias.defined() ? detail::compact(bias) : Tensor();
   const float beta = bias.defined() ? 1.f : 0.f;
   Tensor scratch = empty({image_threads(p.batch), p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
   const float *xd = xc.data<float>(), *wd = wc.data<float>();
   float *od = out.data<float>(), *sd = scratch.data<float>();
   for_each_image(p.batch, [&](int64_t n, int slot) {
+    // The bias enters through GEMM's beta: the image's output starts as the bias broadcast
+    // over positions, written just before the GEMM reads it back, while it is still in cache.
+    if (bc.defined())
+      be.compact(bc.data<float>(), DType::Float32, {p.out_c, p.positions}, {1, 0}, 0, od + n * p.out_c * p.positions);
     const float* cols = columns(be, p, xd + n * p.image, sd + slot * scratch.size(1));
     for (int64_t g = 0; g < p.groups; ++g)
       be.gemm(false, false, p.out_g, p.positions, p.rows, 1.f, wd + g * p.weight_g(), p.rows,
