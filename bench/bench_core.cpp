@@ -1,5 +1,5 @@
 // bench_core: how close qgrad's matmul and conv2d forward come to raw OpenBLAS.
-// For each shape it times the qgrad op and, in the same run and interleaved with it, raw
+// For each shape it times the qgrad op and, in the same run right after it, raw
 // cblas_sgemm on the GEMM the op reduces to (for conv2d: one [O, C k k] @ [C k k, Ho Wo] GEMM
 // per image, over the batch, on pre-unfolded columns). GFLOP/s = 2 M N K / median seconds,
 // after a warm-up, over repetitions filling ~0.25 s. Ratio = qgrad / raw: 1.0 means no
@@ -42,18 +42,22 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Times qgrad and raw alternately, so both see the same machine load.
+// Median seconds of f over repetitions filling ~0.25 s, after a warm-up call.
+double median_seconds(const std::function<void()>& f) {
+  double once = seconds_of(f);                 // warm-up: allocations, thread pools
+  once = std::max(once, seconds_of(f));
+  const int reps = std::clamp(static_cast<int>(0.25 / std::max(once, 1e-6)), 5, 200);
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) t.push_back(seconds_of(f));
+  return median(t);
+}
+
+// qgrad and raw are timed one after the other, not interleaved: a thread pool that has just
+// finished (OpenBLAS's or OpenMP's) keeps spinning for a while and would slow the other down.
 Row measure(std::string op, std::string shape, double flops, const std::function<void()>& qgrad_fn,
             const std::function<void()>& raw_fn) {
-  double once = seconds_of(qgrad_fn) + seconds_of(raw_fn);  // warm-up (allocations, BLAS threads)
-  once = std::max(once, seconds_of(qgrad_fn) + seconds_of(raw_fn));
-  const int reps = std::clamp(static_cast<int>(0.5 / std::max(once, 1e-6)), 5, 200);
-  std::vector<double> tq, tr;
-  for (int r = 0; r < reps; ++r) {
-    tq.push_back(seconds_of(qgrad_fn));
-    tr.push_back(seconds_of(raw_fn));
-  }
-  return {std::move(op), std::move(shape), flops * 1e-9, flops * 1e-9 / median(tq), flops * 1e-9 / median(tr)};
+  const double tq = median_seconds(qgrad_fn), tr = median_seconds(raw_fn);
+  return {std::move(op), std::move(shape), flops * 1e-9, flops * 1e-9 / tq, flops * 1e-9 / tr};
 }
 
 Row bench_matmul(int64_t m, int64_t k, int64_t n) {
