@@ -5,6 +5,9 @@
 // after a warm-up, over repetitions filling ~0.25 s. Ratio = qgrad / raw: 1.0 means no
 // framework overhead; conv2d's ratio includes im2col, which the raw row does not pay.
 //   build/bench/bench_core [--json FILE]        threads: QGRAD_NUM_THREADS (default: all cores)
+// On a machine shared with other busy processes, add OMP_WAIT_POLICY=passive: by default
+// libgomp's threads spin at every barrier, and when a team-mate has been preempted the spinner
+// burns the very core it needs, which makes conv2d (OpenMP over images) many times slower.
 #include <cblas.h>
 
 #include <algorithm>
