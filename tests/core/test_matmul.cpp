@@ -150,6 +150,7 @@ TEST_CASE("blas_layout classifies strides", "[core]") {
   CHECK(!blas_layout(4, 5, 10, 2));        // stepped columns
   CHECK(!blas_layout(4, 5, 0, 1));         // broadcast rows
   CHECK(!blas_layout(4, 5, 3, 1));         // overlapping rows
+  CHECK(blas_layout(3, 0, 0, 1));          // empty: nothing to read
 }
 
 TEST_CASE("matmul with an empty contracted axis gives zeros", "[core]") {
@@ -157,6 +158,9 @@ TEST_CASE("matmul with an empty contracted axis gives zeros", "[core]") {
   REQUIRE(c.shape() == Shape{3, 4});
   for (float v : c.to_vector()) CHECK(v == 0.f);
   CHECK(matmul(empty({0, 3}), random({3, 4}, 1)).shape() == Shape{0, 4});
+  Tensor batched = matmul(empty({2, 3, 0}), empty({2, 0, 4}));
+  REQUIRE(batched.shape() == Shape{2, 3, 4});
+  for (float v : batched.to_vector()) CHECK(v == 0.f);
 }
 
 TEST_CASE("linear matches x w^T + b by naive loops", "[core]") {
