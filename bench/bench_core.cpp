@@ -5,9 +5,11 @@
 // after a warm-up, over repetitions filling ~0.25 s. Ratio = qgrad / raw: 1.0 means no
 // framework overhead; conv2d's ratio includes im2col, which the raw row does not pay.
 //   build/bench/bench_core [--json FILE]        threads: QGRAD_NUM_THREADS (default: all cores)
+// The raw rows run OpenBLAS with its own thread pool at the same thread count; qgrad runs
+// OpenBLAS single-threaded and splits work over OpenMP (core/threads.h).
 // On a machine shared with other busy processes, add OMP_WAIT_POLICY=passive: by default
 // libgomp's threads spin at every barrier, and when a team-mate has been preempted the spinner
-// burns the very core it needs, which makes conv2d (OpenMP over images) many times slower.
+// burns the very core it needs.
 #include <cblas.h>
 
 #include <algorithm>
@@ -59,7 +61,10 @@ double median_seconds(const std::function<void()>& f) {
 // finished (OpenBLAS's or OpenMP's) keeps spinning for a while and would slow the other down.
 Row measure(std::string op, std::string shape, double flops, const std::function<void()>& qgrad_fn,
             const std::function<void()>& raw_fn) {
-  const double tq = median_seconds(qgrad_fn), tr = median_seconds(raw_fn);
+  const double tq = median_seconds(qgrad_fn);
+  openblas_set_num_threads(get_num_threads());  // the baseline: OpenBLAS with its own thread pool
+  const double tr = median_seconds(raw_fn);
+  openblas_set_num_threads(1);  // back to qgrad's one-pool rule (core/threads.h)
   return {std::move(op), std::move(shape), flops * 1e-9, flops * 1e-9 / tq, flops * 1e-9 / tr};
 }
 

@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <cstdlib>
-#include <string>
 
 #include "core/error.h"
 
@@ -25,13 +24,17 @@ int initial_threads() {
 
 int& current() {
   static int n = [] {
+    openblas_set_num_threads(1);
     int t = initial_threads();
     omp_set_num_threads(t);
-    openblas_set_num_threads(t);
     return t;
   }();
   return n;
 }
+
+// Applies the settings at program start, before the first op runs, so OpenBLAS never starts
+// with its default (all cores) pool.
+const int g_initialized = current();
 
 }  // namespace
 
@@ -39,15 +42,8 @@ void set_num_threads(int n) {
   check(n >= 1, "set_num_threads", "thread count must be >= 1, got ", n);
   current() = n;
   omp_set_num_threads(n);
-  openblas_set_num_threads(n);
 }
 
 int get_num_threads() { return current(); }
-
-BlasSingleThreaded::BlasSingleThreaded() : saved_(get_num_threads()) {
-  openblas_set_num_threads(1);
-}
-
-BlasSingleThreaded::~BlasSingleThreaded() { openblas_set_num_threads(saved_); }
 
 }  // namespace qgrad

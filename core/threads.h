@@ -1,29 +1,20 @@
-// One knob for parallelism. qgrad's own loops use OpenMP; matmul and conv call OpenBLAS, which
-// on Debian is the pthread build with its own thread pool. If both pools run at once on the
-// same cores they oversubscribe them and spin against each other (this is why a default
-// PyTorch set-up can train several times slower on a 2-core machine). So:
-//   - set_num_threads(n) sets both pools to n;
-//   - QGRAD_NUM_THREADS=n does the same at start-up;
-//   - an OpenMP region that calls BLAS inside it wraps itself in BlasSingleThreaded, so each
-//     OpenMP thread runs its own single-threaded GEMM instead of waking n BLAS threads each.
+// One knob for parallelism, and one thread pool.
+//
+// Debian's OpenBLAS is the pthread build: it has a thread pool of its own next to OpenMP's, and
+// both pools busy-wait for a while after each job. When a program alternates between OpenMP
+// loops and multi-threaded BLAS calls (conv's im2col, then a Linear layer's GEMM, then the
+// elementwise ops), each pool spins on the cores the other one needs; on a 2-core machine this
+// made a conv layer 20x slower in our benchmark (and is why a default PyTorch set-up can train
+// several times slower here). So qgrad keeps exactly one pool:
+//   - OpenBLAS is always called single-threaded (its pool never wakes);
+//   - all parallelism is OpenMP: elementwise loops, conv over the batch, and large GEMMs split
+//     into row or column blocks, one single-threaded sgemm per thread (core/backend/cpu_gemm.cpp);
+//   - set_num_threads(n), or QGRAD_NUM_THREADS=n at start-up, sets that pool's size.
 #pragma once
 
 namespace qgrad {
 
 void set_num_threads(int n);
 int get_num_threads();
-
-// RAII: OpenBLAS runs single-threaded while this lives (restored on destruction).
-// Create it outside the OpenMP parallel region, never inside.
-class BlasSingleThreaded {
- public:
-  BlasSingleThreaded();
-  ~BlasSingleThreaded();
-  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
-  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
-
- private:
-  int saved_;
-};
 
 }  // namespace qgrad

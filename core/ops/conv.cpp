@@ -89,9 +89,8 @@ int image_threads(int64_t images) {
 }
 
 // Runs body(image, slot) for every image. With at least as many images as threads, OpenMP
-// spreads the images (static schedule: each thread owns a fixed slice) and OpenBLAS runs
-// single-threaded, so the two thread pools never compete for the cores; with fewer images
-// they run in turn and each GEMM may use every thread.
+// spreads the images (static schedule: each thread owns a fixed slice) and each GEMM inside
+// runs serially; with fewer images they run in turn and each GEMM splits across the threads.
 template <class Body>
 void for_each_image(int64_t images, Body&& body) {
   const int threads = image_threads(images);
@@ -99,7 +98,6 @@ void for_each_image(int64_t images, Body&& body) {
     for (int64_t n = 0; n < images; ++n) body(n, 0);
     return;
   }
-  BlasSingleThreaded single;
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t n = 0; n < images; ++n) body(n, omp_get_thread_num());
 }
