@@ -1,5 +1,7 @@
 #include "examples/common/task.h"
 
+#include <cstdio>
+
 #include "core/atomic_file.h"
 #include "core/autograd.h"
 #include "core/ops/loss.h"
@@ -28,6 +30,36 @@ data::DataLoaderOptions loader_options(const std::string& name, int64_t batch_si
   return o;
 }
 
+namespace {
+
+data::DataLoaderOptions train_options(const ClassifierData::Options& o) {
+  data::DataLoaderOptions t = loader_options(o.dataset, o.batch_size);
+  t.shuffle = true;
+  t.seed = o.seed;
+  if (o.augment) {
+    t.crop_padding = 4;
+    t.random_flip = true;
+  }
+  return t;
+}
+
+}  // namespace
+
+ClassifierData::ClassifierData(const Options& o)
+    : train_set(load_dataset(o.dataset, o.dir, data::Split::Train)
+                    .take(o.limit_train > 0 ? static_cast<size_t>(o.limit_train) : SIZE_MAX)),
+      test_set(load_dataset(o.dataset, o.dir, data::Split::Test)),
+      train_loader(train_set, train_options(o)),
+      test_loader(test_set, loader_options(o.dataset, 500)) {}
+
+int64_t count_correct(const Tensor& logits, const Tensor& labels) {
+  std::vector<int32_t> pred = argmax(logits, 1).to_vector<int32_t>();
+  std::vector<int32_t> truth = labels.to_vector<int32_t>();
+  int64_t correct = 0;
+  for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
+  return correct;
+}
+
 Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t num_classes) {
   const bool was_training = model.is_training();
   model.eval();
@@ -53,6 +85,41 @@ Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t n
   ev.accuracy = seen ? static_cast<double>(correct) / seen : 0;
   ev.loss = seen ? loss_sum / seen : 0;
   return ev;
+}
+
+void RunningStats::add(const Tensor& loss, const Tensor& logits, const Tensor& labels) {
+  const int64_t n = labels.numel();
+  loss_sum += loss.item() * static_cast<double>(n);
+  correct += count_correct(logits, labels);
+  seen += n;
+}
+
+TrainingLog::TrainingLog(const std::string& program, const std::string& arch, nlohmann::json settings)
+    : arch_(arch), json_(std::move(settings)) {
+  json_["program"] = program;
+  json_["arch"] = arch;
+  json_["epochs"] = nlohmann::json::array();
+}
+
+void TrainingLog::epoch(int64_t epoch, const RunningStats& train, const Evaluation& test, double seconds) {
+  const double rate = seconds > 0 ? train.seen / seconds : 0;
+  std::printf("epoch %lld: loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs  %.0f samples/s\n",
+              static_cast<long long>(epoch), train.loss(), 100.0 * train.accuracy(), 100.0 * test.accuracy,
+              seconds, rate);
+  std::fflush(stdout);
+  json_["epochs"].push_back({{"epoch", epoch}, {"loss", train.loss()}, {"train_accuracy", train.accuracy()},
+                             {"test_accuracy", test.accuracy}, {"test_loss", test.loss},
+                             {"seconds", seconds}, {"samples_per_second", rate}});
+  last_test_accuracy_ = test.accuracy;
+  epochs_ = epoch;
+}
+
+void TrainingLog::finish(const std::string& path, const std::string& saved_to) {
+  json_["test_accuracy"] = last_test_accuracy_;
+  write_json(path, json_);
+  std::printf("final: %s test accuracy %.2f%% after %lld epoch(s)%s%s\n", arch_.c_str(),
+              100.0 * last_test_accuracy_, static_cast<long long>(epochs_),
+              saved_to.empty() ? "" : ", saved to ", saved_to.c_str());
 }
 
 int apply_threads(int64_t threads) {

@@ -1,6 +1,6 @@
 // What the example programs share besides the training loop itself (which each main.cpp writes
-// out in full): loading a data set by name with its normalization, evaluating a classifier,
-// and writing metrics as JSON for the notebooks.
+// out in full): the data sets and loaders, evaluation, running statistics, and the per-epoch
+// report (printed, and kept as JSON for the notebooks).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,8 +16,30 @@ namespace qgrad::examples {
 
 // MNIST or CIFAR-10 from dir (see --data), one split.
 data::Dataset load_dataset(const std::string& name, const std::string& dir, data::Split split);
-// The per-channel mean/std the programs normalize with (computed on each training set).
+// The per-channel mean/std the programs normalize with (the training sets' statistics).
 data::DataLoaderOptions loader_options(const std::string& name, int64_t batch_size);
+
+// A data set's train and test splits with their loaders. Not copyable: the loaders refer to
+// the data sets inside the same object.
+struct ClassifierData {
+  struct Options {
+    std::string dataset;  // "mnist" or "cifar10"
+    std::string dir;
+    int64_t batch_size = 64;
+    uint64_t seed = 0;
+    int64_t limit_train = 0;  // 0: all
+    bool augment = false;     // random crop (padding 4) and horizontal flip
+  };
+  explicit ClassifierData(const Options& options);
+  ClassifierData(const ClassifierData&) = delete;
+  ClassifierData& operator=(const ClassifierData&) = delete;
+
+  data::Dataset train_set, test_set;
+  data::DataLoader train_loader, test_loader;
+};
+
+// Number of rows of logits [N, C] whose argmax equals labels [N] (int32).
+int64_t count_correct(const Tensor& logits, const Tensor& labels);
 
 struct Evaluation {
   double accuracy = 0;
@@ -27,6 +49,30 @@ struct Evaluation {
 
 // Runs model in eval mode without a graph over the whole loader; restores the mode after.
 Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t num_classes);
+
+// Running mean loss and accuracy over an epoch's batches.
+struct RunningStats {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  void add(const Tensor& loss, const Tensor& logits, const Tensor& labels);
+  double loss() const { return seen ? loss_sum / seen : 0; }
+  double accuracy() const { return seen ? static_cast<double>(correct) / seen : 0; }
+};
+
+// Prints each epoch's line and the final summary, and keeps them as JSON.
+class TrainingLog {
+ public:
+  TrainingLog(const std::string& program, const std::string& arch, nlohmann::json settings);
+  void epoch(int64_t epoch, const RunningStats& train, const Evaluation& test, double seconds);
+  // Prints the summary line and writes the JSON to path (atomically; nothing when empty).
+  void finish(const std::string& path, const std::string& saved_to);
+
+ private:
+  std::string arch_;
+  nlohmann::json json_;
+  double last_test_accuracy_ = 0;
+  int64_t epochs_ = 0;
+};
 
 // Sets the thread count from --threads (0 keeps QGRAD_NUM_THREADS / all cores); returns it.
 int apply_threads(int64_t threads);

@@ -1,0 +1,62 @@
+// evaluate: loads a checkpoint written by a training program, rebuilds its model from the
+// architecture recorded in the file, and reports test accuracy, per-class accuracy and the
+// confusion matrix (rows: true class, columns: predicted class).
+//   build/examples/evaluate --model lenet5.safetensors [--data data/mnist]
+#include <cstdio>
+#include <exception>
+
+#include "examples/common/cli.h"
+#include "examples/common/models.h"
+#include "examples/common/task.h"
+#include "nn/nn.h"
+
+using namespace qgrad;
+
+int main(int argc, char** argv) try {
+  examples::Flags flags;
+  flags.add("model", "", "checkpoint to evaluate (.safetensors)")
+      .add("data", "", "folder holding the data set's files (default: data/<dataset>)")
+      .add("batch-size", "500", "images per forward pass")
+      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)")
+      .add("metrics-json", "", "write accuracy, per-class accuracy and the confusion matrix here");
+  flags.parse(argc, argv);
+  check(flags.given("model"), "evaluate", "--model FILE is required");
+  examples::apply_threads(flags.integer("threads"));
+
+  nn::Checkpoint ckpt = nn::read_checkpoint(flags.str("model"));
+  auto arch_it = ckpt.metadata.find("arch");
+  check(arch_it != ckpt.metadata.end(), "evaluate", flags.str("model"),
+        ": no 'arch' in the checkpoint's metadata; it was not written by a qgrad training program");
+  const std::string arch = arch_it->second, dataset = examples::dataset_of(arch);
+  auto model = examples::make_model(arch, 0);
+  model->load_state_dict(ckpt.model);
+
+  const std::string dir = flags.given("data") ? flags.str("data") : "data/" + dataset;
+  data::Dataset test_set = examples::load_dataset(dataset, dir, data::Split::Test);
+  data::DataLoader loader(test_set, examples::loader_options(dataset, flags.integer("batch-size")));
+  examples::Evaluation ev = examples::evaluate(*model, loader, static_cast<int64_t>(test_set.classes().size()));
+
+  std::printf("%s (%s, epoch %lld) on %zu %s test images: accuracy %.2f%%, loss %.4f\n", flags.str("model").c_str(),
+              arch.c_str(), static_cast<long long>(ckpt.training.epoch), test_set.size(), dataset.c_str(),
+              100.0 * ev.accuracy, ev.loss);
+  const auto& names = test_set.classes();
+  nlohmann::json per_class = nlohmann::json::object();
+  std::printf("\n%-12s %8s   confusion (true \\ predicted)\n", "class", "accuracy");
+  for (size_t t = 0; t < names.size(); ++t) {
+    int64_t total = 0;
+    for (int64_t v : ev.confusion[t]) total += v;
+    const double acc = total ? static_cast<double>(ev.confusion[t][t]) / total : 0;
+    per_class[names[t]] = acc;
+    std::printf("%-12s %7.2f%%  ", names[t].c_str(), 100.0 * acc);
+    for (int64_t v : ev.confusion[t]) std::printf(" %5lld", static_cast<long long>(v));
+    std::printf("\n");
+  }
+  examples::write_json(flags.str("metrics-json"),
+                       {{"program", "evaluate"}, {"model", flags.str("model")}, {"arch", arch},
+                        {"test_accuracy", ev.accuracy}, {"test_loss", ev.loss}, {"per_class_accuracy", per_class},
+                        {"confusion", ev.confusion}, {"classes", names}});
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "evaluate: %s\n", e.what());
+  return 1;
+}
