@@ -1,13 +1,7 @@
 #include "nn/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
-#include <cstdio>
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -15,6 +9,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "core/atomic_file.h"
 
 namespace qgrad::nn {
 
@@ -64,41 +60,6 @@ uint64_t get_u64_le(const unsigned char* p) {
   return v;
 }
 
-// Writes all of `bytes` to a fresh temporary file next to `path`, syncs it, and renames it
-// over `path`. The temporary file is removed on every failure.
-void write_atomically(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  check(fd >= 0, "save_safetensors", path, ": cannot create a temporary file next to it (",
-        std::strerror(errno), ")");
-  auto give_up = [&](const char* what) {
-    const std::string reason = std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    fail("save_safetensors", path, ": ", what, " failed (", reason, ")");
-  };
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) give_up("write");
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) give_up("fsync");
-  // mkstemp creates the file 0600; a checkpoint is an ordinary file, so use the usual mode.
-  (void)::fchmod(fd, 0644);
-  if (::close(fd) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    fail("save_safetensors", path, ": close failed (", reason, ")");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    fail("save_safetensors", path, ": rename from ", tmp, " failed (", reason, ")");
-  }
-}
-
 }  // namespace
 
 void save_safetensors(const std::string& path, const StateDict& tensors, const Metadata& metadata) {
@@ -133,7 +94,7 @@ void save_safetensors(const std::string& path, const StateDict& tensors, const M
     swap_to_little_endian(reinterpret_cast<unsigned char*>(bytes.data() + start), nbytes,
                           dtype_size(t.dtype()));
   }
-  write_atomically(path, bytes);
+  write_file_atomically(path, bytes);
 }
 
 SafeTensors load_safetensors(const std::string& path) {

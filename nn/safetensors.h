@@ -24,8 +24,8 @@ struct SafeTensors {
   Metadata metadata;
 };
 
-// Writes atomically: into a temporary file in the same directory, flushed to disk, then
-// renamed over `path`, so a crash leaves either the old file or the new one, never half of one.
+// Writes atomically (core/atomic_file.h): a crash leaves the old file or the new one, never
+// half of one.
 void save_safetensors(const std::string& path, const StateDict& tensors,
                       const Metadata& metadata = {});
 
