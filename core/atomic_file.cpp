@@ -17,7 +17,10 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  // Built by append: GCC 12 reports a false -Wrestrict for "." + std::string here.
+  std::string name(".");
+  name.append(target.filename().string()).append(".tmpXXXXXX");
+  std::string tmp = (dir / name).string();
   int fd = mkstemp(tmp.data());
   check(fd >= 0, "write_file_atomically", "cannot create a temporary file next to '", path,
         "': ", std::strerror(errno));
