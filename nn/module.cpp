@@ -59,8 +59,9 @@ void Module::check_new_name(const std::string& name) const {
       if (n == name) return true;
     return false;
   };
+  // No type_name() here: this runs inside constructors, where it may still be pure virtual.
   check(!taken(params_) && !taken(buffers_) && !taken(children_), "Module::register", "name '",
-        name, "' is already registered in ", type_name());
+        name, "' is already registered");
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor t) {
