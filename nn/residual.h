@@ -1,14 +1,9 @@
-// Residual connections (He et al. 2016).
-//   Residual:   y = body(x) + shortcut(x), shortcut = identity unless a projection is given
-//               (needed when body changes the shape, e.g. a strided conv + BatchNorm).
-//   BasicBlock: y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), the ResNet-18/34 block:
-//               conv1 3x3 stride s, conv2 3x3 stride 1, both without bias (BatchNorm follows);
-//               shortcut = conv 1x1 stride s + BatchNorm when s != 1 or in != out.
-// Parameters are named "body.0.weight", ..., "shortcut.0.weight".
+// Residual connection (He et al. 2016): y = body(x) + shortcut(x), the shortcut being the
+// identity unless a projection is given (needed when body changes the shape, e.g. a strided
+// conv + BatchNorm). Parameters are named "body.<...>" and "shortcut.<...>".
 #pragma once
 #include <string>
 
-#include "core/random.h"
 #include "nn/module.h"
 
 namespace qgrad::nn {
@@ -36,23 +31,6 @@ class Residual : public Module {
 
  private:
   ModulePtr body_, shortcut_;
-};
-
-struct BasicBlockOptions {
-  int64_t in = 0;
-  int64_t out = 0;
-  int64_t stride = 1;
-};
-
-class BasicBlock : public Residual {
- public:
-  explicit BasicBlock(const BasicBlockOptions& options, Generator& gen = default_generator());
-  Tensor forward(const Tensor& x) override;
-  std::string type_name() const override { return "BasicBlock"; }
-  std::string options_str() const override;
-
- private:
-  BasicBlockOptions options_;
 };
 
 }  // namespace qgrad::nn
