@@ -17,10 +17,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  // Built by append: GCC 12 reports a false -Wrestrict for "." + std::string here.
-  std::string name(".");
-  name.append(target.filename().string()).append(".tmpXXXXXX");
-  std::string tmp = (dir / name).string();
+  std::string tmp = (dir / target.filename()).string() + ".tmpXXXXXX";
   int fd = mkstemp(tmp.data());
   check(fd >= 0, "write_file_atomically", "cannot create a temporary file next to '", path,
         "': ", std::strerror(errno));

@@ -61,6 +61,26 @@ class Backend {
   virtual void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t inner) = 0;
   // out[o] = index of the first maximum of x[o, :].
   virtual void argmax(const float* x, int32_t* out, int64_t outer, int64_t inner) = 0;
+
+  // --- softmax: float32 row kernels over the innermost axis (core/backend/cpu_softmax.cpp) -------
+  // x, y, dy, dx are [outer, inner] row-major. Every row is shifted by its maximum m first, so
+  // e^(x - m) <= 1 never overflows.
+  // y = softmax(x) per row, or log_softmax(x) when log is true.
+  virtual void softmax_rows(const float* x, float* y, int64_t outer, int64_t inner, bool log) = 0;
+  // From the forward output y: softmax     dx = y * (dy - sum(dy * y))
+  //                            log_softmax dx = dy - e^y * sum(dy)
+  virtual void softmax_rows_backward(const float* y, const float* dy, float* dx, int64_t outer,
+                                     int64_t inner, bool log) = 0;
+  // Cross-entropy per row with its row statistics, kept for the backward:
+  //   row_max[o] = m = max_c x[o, c],  row_log_sum[o] = log sum_c e^(x[o, c] - m),
+  //   loss[o] = (m - x[o, t_o]) + row_log_sum[o]   (= log-sum-exp - x[o, t_o], without cancellation)
+  // targets must lie in [0, inner) (the op checks them).
+  virtual void cross_entropy_rows(const float* x, const int32_t* targets, float* loss, float* row_max,
+                                  float* row_log_sum, int64_t outer, int64_t inner) = 0;
+  // dx[o, c] = scale * (e^(x[o, c] - m_o - row_log_sum[o]) - [c == t_o])
+  virtual void cross_entropy_rows_backward(const float* x, const int32_t* targets, const float* row_max,
+                                           const float* row_log_sum, float scale, float* dx,
+                                           int64_t outer, int64_t inner) = 0;
 };
 
 // The backend that serves a device; fails with a clear message for a device not built in.

@@ -23,6 +23,16 @@ class CpuBackend final : public Backend {
 
   void reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t inner) override;
   void argmax(const float* x, int32_t* out, int64_t outer, int64_t inner) override;
+
+  // softmax (core/backend/cpu_softmax.cpp)
+  void softmax_rows(const float* x, float* y, int64_t outer, int64_t inner, bool log) override;
+  void softmax_rows_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t inner,
+                             bool log) override;
+  void cross_entropy_rows(const float* x, const int32_t* targets, float* loss, float* row_max,
+                          float* row_log_sum, int64_t outer, int64_t inner) override;
+  void cross_entropy_rows_backward(const float* x, const int32_t* targets, const float* row_max,
+                                   const float* row_log_sum, float scale, float* dx, int64_t outer,
+                                   int64_t inner) override;
 };
 
 }  // namespace qgrad

@@ -57,4 +57,53 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
   return div(sum(x, axes, keepdim), static_cast<float>(p.inner));
 }
 
+namespace {
+
+// max and min. The gradient goes to every element equal to the extremum, divided by how many
+// there are, so tied elements share it evenly and the total passed back is still g.
+Tensor extremum(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepdim,
+                const char* name) {
+  detail::require_float(x, name);
+  detail::ReducePlan p = detail::plan_reduce(x.shape(), axes, name);
+  check(p.inner > 0, name, "cannot reduce over an empty axis (shape ", shape_str(x.shape()), ")");
+  Tensor out = detail::reduce_forward(op, x, p, keepdim);
+  return record(out, name, {x}, [p, x = x.detach(), m = out.detach().reshape(p.keepdim_shape)](const Tensor& g) {
+    Tensor hits = eq(x, m);
+    Tensor share = div(g.reshape(p.keepdim_shape), sum(hits, p.reduced_axes, /*keepdim=*/true));
+    return std::vector<Tensor>{mul(hits, share)};
+  });
+}
+
+}  // namespace
+
+Tensor max(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
+  return extremum(ReduceOp::Max, x, axes, keepdim, "max");
+}
+
+Tensor min(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim) {
+  return extremum(ReduceOp::Min, x, axes, keepdim, "min");
+}
+
+// Two passes (the mean first, then the squared deviations) rather than sum(x^2) - N mean^2,
+// which loses every digit when the mean is large against the spread.
+Tensor var(const Tensor& x, const std::vector<int64_t>& axes, bool keepdim, int64_t correction) {
+  detail::require_float(x, "var");
+  detail::ReducePlan p = detail::plan_reduce(x.shape(), axes, "var");
+  check(correction >= 0, "var", "correction must be >= 0, got ", correction);
+  check(p.inner > correction, "var", "correction ", correction, " leaves no degrees of freedom: the ",
+        "reduced axes of shape ", shape_str(x.shape()), " hold ", p.inner, " element(s)");
+  Tensor d = sub(x, mean(x, axes, /*keepdim=*/true));
+  return div(sum(mul(d, d), axes, keepdim), static_cast<float>(p.inner - correction));
+}
+
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
+  detail::require_float(x, "argmax");
+  detail::ReducePlan p = detail::plan_reduce(x.shape(), {axis}, "argmax");
+  check(p.inner > 0, "argmax", "axis ", axis, " is empty (shape ", shape_str(x.shape()), ")");
+  Tensor xc = detail::compact(x.detach().permute(p.permutation));
+  Tensor out = empty(keepdim ? p.keepdim_shape : p.out_shape, DType::Int32);
+  detail::backend_of(x).argmax(xc.data<float>(), out.data<int32_t>(), p.outer, p.inner);
+  return out;
+}
+
 }  // namespace qgrad
