@@ -157,9 +157,9 @@ void Module::load_state_dict(const StateDict& sd) {
 }
 
 std::string Module::repr() const {
-  std::string head = type_name() + "(" + options_str();
-  if (children_.empty()) return head + ")";
-  std::string s = head + "\n";
+  const std::string options = options_str();
+  if (children_.empty()) return type_name() + "(" + options + ")";
+  std::string s = type_name() + "(" + (options.empty() ? "" : options + ",") + "\n";
   for (const auto& [name, child] : children_) {
     std::string sub = child->repr();
     std::string indented;
