@@ -1,11 +1,12 @@
 # Friendly front for CMake. `make` builds, `make test` builds and runs every test,
-# `make bench` runs the benchmarks, `make test-sanitize` runs the tests under ASan+UBSan.
+# `make bench` runs the benchmarks, `make test-sanitize` runs the tests under ASan+UBSan,
+# `make data` fetches MNIST and CIFAR-10 into data/ (QGRAD_DATA_MIRROR names a local mirror).
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps test test-sanitize bench clean
+.PHONY: all deps test test-sanitize bench clean data
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -25,6 +26,10 @@ test-sanitize: deps
 
 bench: all
 	$(BUILD)/bench/bench_core
+
+# Fills data/mnist and data/cifar10: files already there, else $$QGRAD_DATA_MIRROR, else the web.
+data:
+	@bash scripts/fetch_data.sh
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

@@ -13,3 +13,10 @@
 #include "core/random.h"
 #include "core/tensor.h"
 #include "core/threads.h"
+
+// --- datasets (qgrad::data) ---
+#include "datasets/cifar10.h"
+#include "datasets/data_loader.h"
+#include "datasets/dataset.h"
+#include "datasets/image_folder.h"
+#include "datasets/mnist.h"

@@ -1,0 +1,56 @@
+// Dataset: a labelled set of equally sized uint8 images held in memory, the one shape every
+// loader (MNIST, CIFAR10, ImageFolder) produces and the DataLoader consumes.
+//
+// All images live in one contiguous buffer, image i at pixels[i * C*H*W], each stored planar
+// (channel-major, "CHW"): element (c, y, x) at c*H*W + y*W + x, the layout a [B, C, H, W]
+// tensor needs, so batching is a copy plus a conversion to float.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qgrad::data {
+
+enum class Split { Train, Test };
+
+// C = channels, H = height, W = width.
+struct ImageShape {
+  int64_t channels = 0, height = 0, width = 0;
+  int64_t numel() const { return channels * height * width; }
+  bool operator==(const ImageShape&) const = default;
+};
+
+std::string shape_str(const ImageShape& s);  // "3x32x32" (C x H x W)
+
+// One example: a view of C*H*W bytes inside the dataset's buffer, and its class index.
+struct Sample {
+  const uint8_t* pixels;
+  int32_t label;
+};
+
+class Dataset {
+ public:
+  // Takes ownership of the buffers; checks that they agree (pixels.size() == labels.size()
+  // * shape.numel(), every label < classes.size()). Loaders build one of these; tests and
+  // programs with data of their own can too.
+  Dataset(ImageShape shape, std::vector<uint8_t> pixels, std::vector<int32_t> labels,
+          std::vector<std::string> classes);
+  virtual ~Dataset() = default;
+  Dataset(Dataset&&) = default;
+  Dataset& operator=(Dataset&&) = default;
+
+  size_t size() const { return labels_.size(); }
+  const ImageShape& shape() const { return shape_; }
+  Sample get(size_t i) const;  // bounds-checked
+  const std::vector<int32_t>& labels() const { return labels_; }
+  const std::vector<std::string>& classes() const { return classes_; }  // label -> name
+
+ private:
+  ImageShape shape_;
+  std::vector<uint8_t> pixels_;
+  std::vector<int32_t> labels_;
+  std::vector<std::string> classes_;
+};
+
+}  // namespace qgrad::data

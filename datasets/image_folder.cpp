@@ -1,0 +1,116 @@
+#include "datasets/image_folder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <memory>
+
+#include "core/error.h"
+
+// stb_image's implementation is compiled here, once for the library, with only the formats
+// ImageFolder accepts.
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#include <stb_image.h>
+
+namespace qgrad::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_image(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+std::vector<fs::path> sorted_entries(const fs::path& dir, bool want_dirs) {
+  std::vector<fs::path> out;
+  try {
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+      if (want_dirs ? e.is_directory() : (e.is_regular_file() && is_image(e.path()))) out.push_back(e.path());
+    }
+  } catch (const fs::filesystem_error& e) {
+    fail("ImageFolder", dir.string(), ": cannot list: ", e.code().message());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+struct Decoded {
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels{nullptr, stbi_image_free};  // H*W*C interleaved
+  ImageShape shape;
+  std::string error;  // stb's reason when decoding failed
+};
+
+Decoded decode(const fs::path& file) {
+  Decoded d;
+  int w = 0, h = 0, c = 0;
+  d.pixels.reset(stbi_load(file.c_str(), &w, &h, &c, 0));
+  if (!d.pixels) d.error = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
+  d.shape = {c, h, w};
+  return d;
+}
+
+// Checks a decoded image against the wanted shape; "" when it fits, else why not.
+std::string mismatch(const Decoded& d, const ImageShape& want) {
+  if (!d.pixels) return cat("cannot decode: ", d.error);
+  if (d.shape == want) return "";
+  return cat("image is ", d.shape.height, "x", d.shape.width, " with ", d.shape.channels, " channels, expected ",
+             want.height, "x", want.width, " with ", want.channels);
+}
+
+// stb gives H x W x C interleaved; the dataset stores C x H x W planes.
+void to_planar(const stbi_uc* hwc, const ImageShape& s, uint8_t* chw) {
+  const int64_t plane = s.height * s.width;
+  for (int64_t p = 0; p < plane; ++p)
+    for (int64_t c = 0; c < s.channels; ++c) chw[c * plane + p] = hwc[p * s.channels + c];
+}
+
+Dataset load_image_folder(const std::string& root, const ImageFolderOptions& opt) {
+  std::error_code ec;
+  check(fs::is_directory(root, ec), "ImageFolder", root, ": no such directory");
+  check(opt.channels >= 0 && opt.height >= 0 && opt.width >= 0, "ImageFolder",
+        "required sizes must be >= 0 (0 = any), got ", opt.channels, "x", opt.height, "x", opt.width);
+
+  std::vector<std::string> classes;
+  std::vector<std::string> files;
+  std::vector<int32_t> labels;
+  for (const fs::path& class_dir : sorted_entries(root, true)) {
+    for (const fs::path& f : sorted_entries(class_dir, false)) {
+      files.push_back(f.string());
+      labels.push_back(static_cast<int32_t>(classes.size()));
+    }
+    classes.push_back(class_dir.filename().string());
+  }
+  check(!files.empty(), "ImageFolder", root, ": no .png/.jpg/.jpeg images in any class subfolder (",
+        classes.size(), " subfolders)");
+
+  // The first image fixes whatever the options leave open.
+  Decoded first = decode(files[0]);
+  check(first.pixels != nullptr, "ImageFolder", files[0], ": cannot decode: ", first.error);
+  ImageShape want{opt.channels ? opt.channels : first.shape.channels, opt.height ? opt.height : first.shape.height,
+                  opt.width ? opt.width : first.shape.width};
+
+  const int64_t n = static_cast<int64_t>(files.size());
+  const size_t image_bytes = static_cast<size_t>(want.numel());
+  std::vector<uint8_t> pixels(files.size() * image_bytes);
+  std::vector<std::string> errors(files.size());
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t i = 0; i < n; ++i) {
+    Decoded d = i == 0 ? std::move(first) : decode(files[i]);
+    errors[i] = mismatch(d, want);
+    if (errors[i].empty()) to_planar(d.pixels.get(), want, pixels.data() + i * image_bytes);
+  }
+  // Report the first bad file in sorted order, whichever thread met it first.
+  for (size_t i = 0; i < files.size(); ++i) check(errors[i].empty(), "ImageFolder", files[i], ": ", errors[i]);
+  return Dataset(want, std::move(pixels), std::move(labels), std::move(classes));
+}
+
+}  // namespace
+
+ImageFolder::ImageFolder(const std::string& root, ImageFolderOptions options)
+    : Dataset(load_image_folder(root, options)) {}
+
+}  // namespace qgrad::data
