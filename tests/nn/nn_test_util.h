@@ -1,25 +1,14 @@
-// Helpers shared by the nn tests: a scratch directory removed at scope exit, and a tiny module
-// with a parameter, a buffer and a child, so Module's bookkeeping is tested without any layer.
+// Helpers shared by the nn tests: a tiny module with a parameter, a buffer and a child, so
+// Module's bookkeeping is tested without any layer. Scratch directories come from the data
+// tests' TempDir (data/data_files.h).
 #pragma once
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
+#include "data/data_files.h"
 #include "nn/nn.h"
 #include "qgrad.h"
 
 namespace qgrad::testing {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "qgrad_nn_XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // y = x * scale (per last axis) + child(x); holds a buffer "calls" counting forward passes.
 class ScaleModule : public nn::Module {

@@ -31,7 +31,7 @@ void train(nn::Module& model, optim::Optimizer& opt, Generator& gen, int steps) 
 
 TEST_CASE("checkpoint: resume reproduces uninterrupted training exactly", "[nn]") {
   TempDir dir;
-  const std::string path = dir.file("run.safetensors");
+  const std::string path = dir / "run.safetensors";
 
   auto straight = make_model();
   optim::Adam opt_straight(straight->parameters(), {.lr = 0.05f});
@@ -66,7 +66,7 @@ TEST_CASE("checkpoint: resume reproduces uninterrupted training exactly", "[nn]"
 
 TEST_CASE("checkpoint: file contents, inspection without a model, and errors", "[nn]") {
   TempDir dir;
-  const std::string path = dir.file("m.safetensors");
+  const std::string path = dir / "m.safetensors";
   auto model = make_model();
   nn::save_checkpoint(path, *model, nullptr, {.epoch = 7});
 
@@ -91,7 +91,7 @@ TEST_CASE("checkpoint: file contents, inspection without a model, and errors", "
   CHECK_THROWS_WITH(nn::save_checkpoint(path, *model, nullptr, {}, {{"qgrad.epoch", "1"}}),
                     Catch::Contains("metadata key 'qgrad.epoch' uses the reserved prefix 'qgrad.'"));
 
-  const std::string plain = dir.file("plain.safetensors");
+  const std::string plain = dir / "plain.safetensors";
   nn::save_safetensors(plain, model->state_dict());
   CHECK_THROWS_WITH(nn::read_checkpoint(plain),
                     Catch::Contains("not a qgrad checkpoint (metadata 'qgrad.format' is missing"));

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -60,7 +61,7 @@ nn::StateDict sample_tensors() {
 
 TEST_CASE("safetensors: every dtype round-trips bit-exactly, with metadata", "[nn]") {
   TempDir dir;
-  const std::string path = dir.file("model.safetensors");
+  const std::string path = dir / "model.safetensors";
   nn::StateDict sd = sample_tensors();
   nn::save_safetensors(path, sd, {{"arch", "mlp"}, {"hidden", "128"}});
   nn::SafeTensors loaded = nn::load_safetensors(path);
@@ -86,7 +87,7 @@ TEST_CASE("safetensors: every dtype round-trips bit-exactly, with metadata", "[n
 
 TEST_CASE("safetensors: the file layout is the documented one", "[nn]") {
   TempDir dir;
-  const std::string path = dir.file("layout.safetensors");
+  const std::string path = dir / "layout.safetensors";
   nn::save_safetensors(path, {{"b", from_vector<int8_t>({-3, 4, 5}, {3})},
                               {"a", from_vector<float>({1.f, 2.f}, {1, 2})}});
   const std::string bytes = read_bytes(path);
@@ -108,20 +109,20 @@ TEST_CASE("safetensors: the file layout is the documented one", "[nn]") {
 
 TEST_CASE("safetensors: writes are atomic and replace the old file", "[nn]") {
   TempDir dir;
-  const std::string path = dir.file("ck.safetensors");
+  const std::string path = dir / "ck.safetensors";
   nn::save_safetensors(path, {{"w", full({3}, 1.f)}});
   nn::save_safetensors(path, {{"w", full({4}, 2.f)}, {"v", full({1}, 3.f)}});
   auto loaded = nn::load_safetensors(path);
   CHECK(loaded.tensors.at("w").to_vector() == std::vector<float>{2, 2, 2, 2});
   int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir.str())) {
     INFO(entry.path().string());
     CHECK(entry.path().filename() == "ck.safetensors");  // no temporary left behind
     ++files;
   }
   CHECK(files == 1);
   // A directory that does not exist: an error naming the path; nothing is created.
-  const std::string bad = dir.file("missing/ck.safetensors");
+  const std::string bad = dir / "missing/ck.safetensors";
   CHECK_THROWS_WITH(nn::save_safetensors(bad, {{"w", ones({1})}}), Catch::Contains(bad));
   CHECK_THROWS_WITH(nn::save_safetensors(path, {{"__metadata__", ones({1})}}),
                     Catch::Contains("tensor name '__metadata__' is not allowed"));
@@ -131,7 +132,7 @@ TEST_CASE("safetensors: writes are atomic and replace the old file", "[nn]") {
 
 TEST_CASE("safetensors: corrupt files are rejected with a precise message", "[nn]") {
   TempDir dir;
-  const std::string path = dir.file("bad.safetensors");
+  const std::string path = dir / "bad.safetensors";
   const std::string good_header =
       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[3],"data_offsets":[8,11]}})";
   const std::string data(11, '\x01');
@@ -195,7 +196,7 @@ TEST_CASE("safetensors: corrupt files are rejected with a precise message", "[nn
             "size mismatch: the tensors cover 11 bytes but the data section holds 14");
   }
   SECTION("missing file") {
-    CHECK_THROWS_WITH(nn::load_safetensors(dir.file("nope.safetensors")),
+    CHECK_THROWS_WITH(nn::load_safetensors(dir / "nope.safetensors"),
                       Catch::Contains("nope.safetensors: cannot open the file"));
   }
 }
