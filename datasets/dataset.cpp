@@ -1,5 +1,7 @@
 #include "datasets/dataset.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace qgrad::data {
@@ -22,6 +24,14 @@ Dataset::Dataset(ImageShape shape, std::vector<uint8_t> pixels, std::vector<int3
 Sample Dataset::get(size_t i) const {
   check(i < labels_.size(), "Dataset::get", "index ", i, " out of range for ", labels_.size(), " images");
   return {pixels_.data() + i * static_cast<size_t>(shape_.numel()), labels_[i]};
+}
+
+Dataset Dataset::take(size_t n) const {
+  n = std::min(n, size());
+  const auto per_image = static_cast<std::ptrdiff_t>(shape_.numel());
+  std::vector<uint8_t> pixels(pixels_.begin(), pixels_.begin() + static_cast<std::ptrdiff_t>(n) * per_image);
+  std::vector<int32_t> labels(labels_.begin(), labels_.begin() + static_cast<std::ptrdiff_t>(n));
+  return Dataset(shape_, std::move(pixels), std::move(labels), classes_);
 }
 
 }  // namespace qgrad::data

@@ -43,6 +43,8 @@ class Dataset {
   size_t size() const { return labels_.size(); }
   const ImageShape& shape() const { return shape_; }
   Sample get(size_t i) const;  // bounds-checked
+  // A copy holding the first n samples (all of them when n >= size()); for --limit-train.
+  Dataset take(size_t n) const;
   const std::vector<int32_t>& labels() const { return labels_; }
   const std::vector<std::string>& classes() const { return classes_; }  // label -> name
 

@@ -33,6 +33,16 @@ enum class BinaryOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Gt, Ge, Lt,
 
 enum class ReduceOp { Sum, Max, Min };
 
+// A sliding window over a stack of [height, width] planes, shared by im2col/col2im and the
+// pooling kernels. Output size per axis: (in + 2 padding - dilation (kernel - 1) - 1) / stride + 1.
+struct Window2d {
+  int64_t planes = 1;  // channels of one image (conv) or batch * channels (pooling)
+  int64_t height = 0, width = 0;
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride = 1, padding = 0, dilation = 1;
+  int64_t out_h = 0, out_w = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -81,6 +91,30 @@ class Backend {
   virtual void cross_entropy_rows_backward(const float* x, const int32_t* targets, const float* row_max,
                                            const float* row_log_sum, float scale, float* dx,
                                            int64_t outer, int64_t inner) = 0;
+
+  // --- matmul / conv / pool (float32) -------------------------------------------------------
+  // C = alpha op(A) op(B) + beta C, row-major (cblas_sgemm): op(A) is [m, k], op(B) is [k, n],
+  // C is [m, n]; op(X) = X^T when trans_x, so a transposed operand needs no copy. ld* are the
+  // row strides of the matrices as stored. beta = 0 ignores C's old contents (may be garbage).
+  virtual void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                    int64_t ldc) = 0;
+  // One image x [planes, height, width] -> cols [planes kernel_h kernel_w, out_h out_w]:
+  //   cols[(c kh + i) kw + j, oh out_w + ow] = x[c, oh stride - padding + i dilation,
+  //                                              ow stride - padding + j dilation]  (0 outside)
+  virtual void im2col(const float* x, const Window2d& w, float* cols) = 0;
+  // The adjoint of im2col: adds every column entry back into x (x is accumulated, not cleared).
+  virtual void col2im(const float* cols, const Window2d& w, float* x) = 0;
+  // x [planes, height, width] -> y [planes, out_h, out_w]; dilation is 1. argmax holds the
+  // in-plane index (h width + w) of each window's first maximum; padding never wins.
+  virtual void max_pool2d_forward(const float* x, const Window2d& w, float* y, int32_t* argmax) = 0;
+  // dx (overwritten) gets each dy at its argmax.
+  virtual void max_pool2d_backward(const float* dy, const int32_t* argmax, const Window2d& w,
+                                   float* dx) = 0;
+  // Window mean with padded zeros counted (divisor kernel_h kernel_w).
+  virtual void avg_pool2d_forward(const float* x, const Window2d& w, float* y) = 0;
+  // dx (overwritten) gets dy / (kernel_h kernel_w) from every window covering it.
+  virtual void avg_pool2d_backward(const float* dy, const Window2d& w, float* dx) = 0;
 };
 
 // The backend that serves a device; fails with a clear message for a device not built in.

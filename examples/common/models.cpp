@@ -1,0 +1,62 @@
+#include "examples/common/models.h"
+
+#include "core/error.h"
+#include "nn/nn.h"
+
+namespace qgrad::examples {
+
+namespace {
+
+std::shared_ptr<nn::Sequential> mlp(Generator& gen) {
+  return std::make_shared<nn::Sequential>(
+      nn::Flatten(), nn::Linear({.in = 784, .out = 256}, gen), nn::ReLU(),
+      nn::Linear({.in = 256, .out = 128}, gen), nn::ReLU(), nn::Linear({.in = 128, .out = 10}, gen));
+}
+
+std::shared_ptr<nn::Sequential> lenet5(Generator& gen) {
+  return std::make_shared<nn::Sequential>(
+      nn::Conv2d({.in = 1, .out = 6, .kernel = 5, .padding = 2}, gen), nn::ReLU(),
+      nn::MaxPool2d({.kernel = 2}),
+      nn::Conv2d({.in = 6, .out = 16, .kernel = 5}, gen), nn::ReLU(), nn::MaxPool2d({.kernel = 2}),
+      nn::Flatten(), nn::Linear({.in = 400, .out = 120}, gen), nn::ReLU(),
+      nn::Linear({.in = 120, .out = 84}, gen), nn::ReLU(), nn::Linear({.in = 84, .out = 10}, gen));
+}
+
+// conv3x3 (no bias: BatchNorm's shift replaces it) -> BatchNorm -> ReLU
+void conv_bn_relu(nn::Sequential& net, int64_t in, int64_t out, Generator& gen) {
+  net.add(nn::Conv2d({.in = in, .out = out, .kernel = 3, .padding = 1, .bias = false}, gen));
+  net.add(nn::BatchNorm2d({.features = out}));
+  net.add(nn::ReLU());
+}
+
+std::shared_ptr<nn::Sequential> cifar_cnn(Generator& gen) {
+  auto net = std::make_shared<nn::Sequential>();
+  int64_t in = 3;
+  for (int64_t width : {32, 64, 128}) {
+    conv_bn_relu(*net, in, width, gen);
+    conv_bn_relu(*net, width, width, gen);
+    net->add(nn::MaxPool2d({.kernel = 2}));
+    in = width;
+  }
+  net->add(nn::GlobalAvgPool());
+  net->add(nn::Linear({.in = 128, .out = 10}, gen));
+  return net;
+}
+
+}  // namespace
+
+std::shared_ptr<nn::Sequential> make_model(const std::string& arch, uint64_t seed) {
+  Generator gen(seed);
+  if (arch == "mlp") return mlp(gen);
+  if (arch == "lenet5") return lenet5(gen);
+  if (arch == "cifar_cnn") return cifar_cnn(gen);
+  fail("make_model", "unknown architecture '", arch, "' (known: mlp, lenet5, cifar_cnn)");
+}
+
+std::string dataset_of(const std::string& arch) {
+  if (arch == "mlp" || arch == "lenet5") return "mnist";
+  if (arch == "cifar_cnn") return "cifar10";
+  fail("dataset_of", "unknown architecture '", arch, "' (known: mlp, lenet5, cifar_cnn)");
+}
+
+}  // namespace qgrad::examples
