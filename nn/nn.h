@@ -1,0 +1,23 @@
+// The nn umbrella header: modules, layers, losses, initializers, optimizers, LR schedules and
+// checkpoints in one include.
+#pragma once
+#include "nn/activations.h"
+#include "nn/basic_block.h"
+#include "nn/batch_norm.h"
+#include "nn/checkpoint.h"
+#include "nn/conv2d.h"
+#include "nn/dropout.h"
+#include "nn/flatten.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/loss.h"
+#include "nn/module.h"
+#include "nn/optim/adam.h"
+#include "nn/optim/lr_schedule.h"
+#include "nn/optim/optimizer.h"
+#include "nn/optim/sgd.h"
+#include "nn/pooling.h"
+#include "nn/residual.h"
+#include "nn/safetensors.h"
+#include "nn/sequential.h"
+#include "nn/state_dict.h"

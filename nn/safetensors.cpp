@@ -1,0 +1,191 @@
+#include "nn/safetensors.h"
+
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/atomic_file.h"
+
+namespace qgrad::nn {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kMetadataKey = "__metadata__";
+
+const char* dtype_code(DType t) {
+  switch (t) {
+    case DType::Float32: return "F32";
+    case DType::Int32: return "I32";
+    case DType::Int8: return "I8";
+    case DType::UInt8: return "U8";
+  }
+  return "?";
+}
+
+bool parse_dtype(const std::string& code, DType& out) {
+  for (DType t : {DType::Float32, DType::Int32, DType::Int8, DType::UInt8}) {
+    if (code == dtype_code(t)) {
+      out = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The file format is little-endian; on a big-endian host each element's bytes are reversed.
+void swap_to_little_endian(unsigned char* bytes, size_t nbytes, size_t elem_size) {
+  if constexpr (std::endian::native == std::endian::big) {
+    for (size_t i = 0; i + elem_size <= nbytes; i += elem_size)
+      std::reverse(bytes + i, bytes + i + elem_size);
+  } else {
+    (void)bytes, (void)nbytes, (void)elem_size;
+  }
+}
+
+void put_u64_le(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_u64_le(const unsigned char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+void save_safetensors(const std::string& path, const StateDict& tensors, const Metadata& metadata) {
+  json header = json::object();
+  std::vector<Tensor> compact;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    check(!name.empty() && name != kMetadataKey, "save_safetensors", path, ": tensor name '", name,
+          "' is not allowed");
+    check(t.defined(), "save_safetensors", path, ": tensor '", name, "' is undefined");
+    check(t.device() == Device::CPU, "save_safetensors", path, ": tensor '", name, "' is on ",
+          device_name(t.device()), ", move it to the CPU first");
+    compact.push_back(t.contiguous());
+    const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
+    header[name] = {{"dtype", dtype_code(t.dtype())},
+                    {"shape", t.shape()},
+                    {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+  }
+  if (!metadata.empty()) header[kMetadataKey] = metadata;
+
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string bytes;
+  bytes.reserve(8 + text.size() + offset);
+  put_u64_le(bytes, text.size());
+  bytes += text;
+  for (const Tensor& t : compact) {
+    const size_t start = bytes.size();
+    const size_t nbytes = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
+    bytes.append(static_cast<const char*>(t.raw_data()), nbytes);
+    swap_to_little_endian(reinterpret_cast<unsigned char*>(bytes.data() + start), nbytes,
+                          dtype_size(t.dtype()));
+  }
+  write_file_atomically(path, bytes);
+}
+
+SafeTensors load_safetensors(const std::string& path) {
+  const char* op = "load_safetensors";
+  std::ifstream in(path, std::ios::binary);
+  check(in.good(), op, path, ": cannot open the file");
+  std::vector<unsigned char> file((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  check(!in.bad(), op, path, ": read error");
+  const uint64_t size = file.size();
+  check(size >= 8, op, path, ": file is ", size,
+        " bytes, shorter than the 8-byte header length field (truncated?)");
+  const uint64_t header_len = get_u64_le(file.data());
+  check(header_len <= size - 8, op, path, ": header length ", header_len,
+        " runs past the end of the file (", size, " bytes; truncated or corrupt?)");
+  const char* header_begin = reinterpret_cast<const char*>(file.data()) + 8;
+  json header = json::parse(header_begin, header_begin + header_len, nullptr, false);
+  check(!header.is_discarded(), op, path, ": the ", header_len,
+        "-byte header is not valid JSON");
+  check(header.is_object(), op, path, ": the header must be a JSON object, got ",
+        header.type_name());
+
+  const uint64_t data_size = size - 8 - header_len;
+  const unsigned char* data = file.data() + 8 + header_len;
+  SafeTensors out;
+  struct Range {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Range> ranges;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == kMetadataKey) {
+      check(entry.is_object(), op, path, ": __metadata__ must be an object of strings");
+      for (const auto& [key, value] : entry.items()) {
+        check(value.is_string(), op, path, ": __metadata__ entry '", key, "' is not a string");
+        out.metadata[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    auto bad = [&](const auto&... what) { fail(op, path, ": tensor '", name, "': ", what...); };
+    if (!entry.is_object()) bad("entry must be an object, got ", entry.type_name());
+    if (!entry.contains("dtype") || !entry["dtype"].is_string()) bad("missing string 'dtype'");
+    DType dtype{};
+    const std::string code = entry["dtype"].get<std::string>();
+    if (!parse_dtype(code, dtype)) bad("unknown dtype '", code, "' (expected F32, I32, I8 or U8)");
+    if (!entry.contains("shape") || !entry["shape"].is_array()) bad("missing array 'shape'");
+    Shape shape;
+    uint64_t numel = 1;  // saturates instead of overflowing; the size check then fails
+    for (const auto& d : entry["shape"]) {
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > uint64_t(INT64_MAX))
+        bad("shape entries must be non-negative 64-bit integers, got ", d.dump());
+      const uint64_t dim = d.get<uint64_t>();
+      numel = (dim != 0 && numel > UINT64_MAX / dim) ? UINT64_MAX : numel * dim;
+      shape.push_back(static_cast<int64_t>(dim));
+    }
+    const auto& offsets = entry.contains("data_offsets") ? entry["data_offsets"] : json();
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned())
+      bad("'data_offsets' must be two non-negative integers [begin, end]");
+    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+    if (begin > end) bad("data_offsets [", begin, ", ", end, "] are reversed");
+    if (end > data_size)
+      bad("data_offsets [", begin, ", ", end, "] reach past the data section (", data_size,
+          " bytes)");
+    const uint64_t elem = dtype_size(dtype);
+    const uint64_t need = numel > UINT64_MAX / elem ? UINT64_MAX : numel * elem;
+    if (end - begin != need)
+      bad("data_offsets [", begin, ", ", end, "] hold ", end - begin, " bytes but shape ",
+          shape_str(shape), " ", code, " needs ", need);
+    Tensor t = empty(shape, dtype);
+    std::memcpy(t.raw_data(), data + begin, need);
+    swap_to_little_endian(static_cast<unsigned char*>(t.raw_data()), need, dtype_size(dtype));
+    out.tensors[name] = t;
+    ranges.push_back({begin, end, name});
+  }
+
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range& a, const Range& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  uint64_t covered = 0;
+  std::string previous;
+  for (const Range& r : ranges) {
+    check(r.begin >= covered, op, path, ": tensor '", r.name, "': data_offsets [", r.begin, ", ",
+          r.end, "] overlap tensor '", previous, "'");
+    check(r.begin == covered, op, path, ": bytes [", covered, ", ", r.begin,
+          ") of the data section belong to no tensor (before tensor '", r.name, "')");
+    covered = r.end;
+    previous = r.name;
+  }
+  check(covered == data_size, op, path, ": size mismatch: the tensors cover ", covered,
+        " bytes but the data section holds ", data_size, " (file ", size, " bytes)");
+  return out;
+}
+
+}  // namespace qgrad::nn
