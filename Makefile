@@ -6,7 +6,7 @@ SAN_BUILD  ?= build-sanitize
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps test test-sanitize bench clean data
+.PHONY: all deps test test-sanitize bench data demo clean data
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -30,6 +30,14 @@ bench: all
 # Fills data/mnist and data/cifar10: files already there, else $$QGRAD_DATA_MIRROR, else the web.
 data:
 	@bash scripts/fetch_data.sh
+
+# The README's first command: build, fetch MNIST, train LeNet-5 for 2 epochs, evaluate it.
+DEMO_DIR ?= $(BUILD)/demo
+demo: all
+	@bash scripts/fetch_data.sh --only mnist
+	@mkdir -p $(DEMO_DIR)
+	$(BUILD)/examples/mnist_cnn --epochs 2 --save $(DEMO_DIR)/lenet5.safetensors --metrics-json $(DEMO_DIR)/lenet5.json
+	$(BUILD)/examples/evaluate --model $(DEMO_DIR)/lenet5.safetensors --metrics-json $(DEMO_DIR)/lenet5_eval.json
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
