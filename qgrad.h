@@ -20,3 +20,6 @@
 #include "datasets/dataset.h"
 #include "datasets/image_folder.h"
 #include "datasets/mnist.h"
+
+// --- nn (qgrad::nn, qgrad::optim) ---
+#include "nn/nn.h"
