@@ -51,7 +51,7 @@ struct QParams {
   std::vector<int32_t> zero_point;  // as many entries as scale
   int bits = 8;
   bool is_signed = false;           // signed: restricted symmetric range; unsigned: [0, 2^n - 1]
-  std::optional<int64_t> axis;      // the channel axis; empty = per-tensor
+  std::optional<int64_t> axis = std::nullopt;  // the channel axis; empty = per-tensor
 
   int32_t qmin() const { return is_signed ? -((1 << (bits - 1)) - 1) : 0; }
   int32_t qmax() const { return is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
@@ -72,7 +72,7 @@ struct QParams {
 struct QScheme {
   int bits = 8;
   bool symmetric = false;       // true: signed, zero_point 0; false: unsigned, asymmetric
-  std::optional<int64_t> axis;  // per-channel along this axis; empty = per-tensor
+  std::optional<int64_t> axis = std::nullopt;  // per-channel along this axis; empty = per-tensor
 };
 
 // Fails naming op unless bits is in 2..8.
