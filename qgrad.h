@@ -23,3 +23,6 @@
 
 // --- nn (qgrad::nn, qgrad::optim) ---
 #include "nn/nn.h"
+
+// --- quant (qgrad::quant) ---
+#include "quant/quant.h"
