@@ -36,11 +36,11 @@ struct Avx2Micro {
   static void run(const uint8_t* const* a, int64_t k, const int8_t* panel, int32_t* tile) {
     __m256i acc[kMr][2];
     for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
-    auto step = [&](int64_t g, const uint32_t* words) {
+    auto step = [&](int64_t g, const uint8_t* const* at) {
       const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + g * 64));
       const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + g * 64 + 32));
       for (int r = 0; r < kMr; ++r) {
-        const __m256i av = _mm256_set1_epi16(static_cast<short>(words[r]));
+        const __m256i av = _mm256_set1_epi16(static_cast<short>(detail::load_word<kKg>(at[r])));
         acc[r][0] = _mm256_add_epi32(acc[r][0], madd_pair_exact(av, b0));
         acc[r][1] = _mm256_add_epi32(acc[r][1], madd_pair_exact(av, b1));
       }

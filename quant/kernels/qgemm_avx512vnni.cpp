@@ -21,11 +21,11 @@ struct Avx512VnniMicro {
   static void run(const uint8_t* const* a, int64_t k, const int8_t* panel, int32_t* tile) {
     __m512i acc[kMr][2];
     for (auto& row : acc) row[0] = row[1] = _mm512_setzero_si512();
-    auto step = [&](int64_t g, const uint32_t* words) {
+    auto step = [&](int64_t g, const uint8_t* const* at) {
       const __m512i b0 = _mm512_loadu_si512(panel + g * 128);
       const __m512i b1 = _mm512_loadu_si512(panel + g * 128 + 64);
       for (int r = 0; r < kMr; ++r) {
-        const __m512i av = _mm512_set1_epi32(static_cast<int>(words[r]));
+        const __m512i av = _mm512_set1_epi32(static_cast<int>(detail::load_word<kKg>(at[r])));
         acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
         acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
       }

@@ -33,13 +33,13 @@ struct NeonMicro {
     int32x4_t acc[kMr][4];
     for (auto& row : acc)
       for (auto& v : row) v = vdupq_n_s32(0);
-    auto step = [&](int64_t g, const uint32_t* words) {
+    auto step = [&](int64_t g, const uint8_t* const* at) {
       const int16_t* b = reinterpret_cast<const int16_t*>(panel + g * kNr * kGroupBytes);
       const int16x8x4_t lo = vld4q_s16(b);       // columns 0..7, val[t] = k-row t
       const int16x8x4_t hi = vld4q_s16(b + 32);  // columns 8..15
       int16x4_t av[kMr];
       for (int r = 0; r < kMr; ++r)
-        av[r] = vget_low_s16(vreinterpretq_s16_u16(vmovl_u8(vcreate_u8(words[r]))));
+        av[r] = vget_low_s16(vreinterpretq_s16_u16(vmovl_u8(vcreate_u8(detail::load_word<kKg>(at[r])))));
       mla_k_row<0>(acc, av, lo.val[0], hi.val[0]);
       mla_k_row<1>(acc, av, lo.val[1], hi.val[1]);
       mla_k_row<2>(acc, av, lo.val[2], hi.val[2]);

@@ -25,12 +25,12 @@ struct NeonDotMicro {
     int32x4_t acc[kMr][4];
     for (auto& row : acc)
       for (auto& v : row) v = vdupq_n_s32(0);
-    auto step = [&](int64_t g, const uint32_t* words) {
+    auto step = [&](int64_t g, const uint8_t* const* at) {
       const int8_t* b = panel + g * kNr * kGroupBytes;
       const int8x16_t b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16), b2 = vld1q_s8(b + 32),
                       b3 = vld1q_s8(b + 48);
       for (int r = 0; r < kMr; ++r) {
-        const int8x16_t av = vreinterpretq_s8_u32(vdupq_n_u32(words[r] ^ 0x80808080u));
+        const int8x16_t av = vreinterpretq_s8_u32(vdupq_n_u32(detail::load_word<kKg>(at[r]) ^ 0x80808080u));
         acc[r][0] = vdotq_s32(acc[r][0], b0, av);
         acc[r][1] = vdotq_s32(acc[r][1], b1, av);
         acc[r][2] = vdotq_s32(acc[r][2], b2, av);

@@ -32,27 +32,33 @@ static void pack_panels(const int8_t* b, int64_t ldb, int64_t k, int64_t n, int 
       }
 }
 
-// Calls step(g, words) for each k-group g, words[r] holding kKg (2 or 4) bytes of A row r in
-// memory order; the last, partial group is zero-filled past k (the packed B is zero there too),
+// Calls step(g, at) for each k-group g, at[r] pointing at the kKg bytes of A row r for that
+// group. The last, partial group points into a zero-filled copy (the packed B is zero there too),
 // so no read goes past the end of a row.
 template <int kMr, int kKg, class Step>
 static inline void for_each_a_group(const uint8_t* const* a, int64_t k, Step step) {
-  uint32_t words[kMr];
+  const uint8_t* at[kMr];
   const int64_t full = k / kKg;
   for (int64_t g = 0; g < full; ++g) {
-    for (int r = 0; r < kMr; ++r) {
-      words[r] = 0;
-      std::memcpy(&words[r], a[r] + g * kKg, kKg);
-    }
-    step(g, words);
+    for (int r = 0; r < kMr; ++r) at[r] = a[r] + g * kKg;
+    step(g, at);
   }
   if (const int64_t rest = k - full * kKg; rest > 0) {
+    uint8_t tail[kMr][kKg] = {};
     for (int r = 0; r < kMr; ++r) {
-      words[r] = 0;
-      std::memcpy(&words[r], a[r] + full * kKg, static_cast<size_t>(rest));
+      std::memcpy(tail[r], a[r] + full * kKg, static_cast<size_t>(rest));
+      at[r] = tail[r];
     }
-    step(full, words);
+    step(full, at);
   }
+}
+
+// The kKg (<= 4) bytes at p as one little-endian word, ready to broadcast.
+template <int kKg>
+static inline uint32_t load_word(const uint8_t* p) {
+  uint32_t w = 0;
+  std::memcpy(&w, p, kKg);
+  return w;
 }
 
 static inline void store_tile(const QGemmCall& c, const int32_t* tile, int tile_ld, int64_t i0,
@@ -79,8 +85,9 @@ static inline void store_tile(const QGemmCall& c, const int32_t* tile, int tile_
 // The loop nest. Micro provides kMr, kNr, kKg, kGroupBytes and
 //   run(const uint8_t* const rows[kMr], int64_t k, const int8_t* panel, int32_t tile[kMr * kNr]).
 // C is cut into blocks of kMc rows x kNcPanels panels; one block keeps its A rows (kMc x k) in
-// L2 while each B panel (k x kNr) is reused from L1/L2 by every row tile. OpenMP splits the
-// blocks across threads when the product is big enough to pay for waking them. k is not blocked:
+// L2 while each B panel (k x kNr) is reused from L1/L2 by every row tile. OpenMP hands the
+// blocks to threads one at a time (dynamic: on a shared machine a descheduled thread then delays
+// one block, not a fixed half of the work) when the product is big enough to pay for waking them. k is not blocked:
 // the models here have k <= a few thousand, so a whole panel fits in L2. Ragged m repeats the
 // last row pointer (the extra rows are computed and dropped); ragged n is zero padding in the
 // panel; ragged k is the micro-kernel's own tail. za_eff is the zero point as the micro-kernel
@@ -94,7 +101,7 @@ static void drive(const QGemmCall& c, int32_t za_eff) {
   const int64_t mblocks = div_up(c.m, kMc), nblocks = div_up(panels, kNcPanels);
   const int64_t blocks = mblocks * nblocks;
   const bool parallel = blocks > 1 && c.m * c.n * c.k >= (int64_t{1} << 18);
-#pragma omp parallel for schedule(static) if (parallel)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t mb = blk / nblocks, nb = blk % nblocks;
     const int64_t i_end = (mb + 1) * kMc < c.m ? (mb + 1) * kMc : c.m;
