@@ -6,7 +6,7 @@ SAN_BUILD  ?= build-sanitize
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps test test-sanitize bench data demo clean data
+.PHONY: all deps test test-sanitize bench bench-kernels data demo clean
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -26,6 +26,12 @@ test-sanitize: deps
 
 bench: all
 	$(BUILD)/bench/bench_core
+
+# --- kernels: the qgemm kernels against OpenBLAS sgemm and the measured int8 peak (~10 s) ---
+# Passive OpenMP waiting: on a loaded 2-core machine, threads spinning at a barrier steal the core
+# from the thread doing the work (measured: 2-thread qgemm 20x slower with the default policy).
+bench-kernels: all
+	OMP_WAIT_POLICY=passive $(BUILD)/bench/bench_kernels --json $(BUILD)/bench_kernels.json
 
 # Fills data/mnist and data/cifar10: files already there, else $$QGRAD_DATA_MIRROR, else the web.
 data:
