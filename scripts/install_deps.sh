@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Installs what qgrad needs from the system package manager. Idempotent: packages already
 # present are left alone, and with --if-missing nothing runs at all when everything is there.
+#   --cross   also the aarch64 cross compiler and qemu-user, for the NEON kernel tests
+#             (scripts/test_neon_qemu.sh; CI always runs them)
 #   Debian/Ubuntu: apt-get (as root, or through sudo)
 #   macOS:         prints the Homebrew line to run
 set -euo pipefail
 
 DEBIAN_PACKAGES=(g++ make cmake pkg-config libopenblas-dev catch2 nlohmann-json3-dev libstb-dev zlib1g-dev)
+CROSS_PACKAGES=(g++-aarch64-linux-gnu qemu-user)
 BREW_LINE="brew install cmake pkg-config openblas catch2@2 nlohmann-json stb zlib libomp"
+
+quiet=0
+for arg in "$@"; do
+  case "$arg" in
+    --if-missing) quiet=1 ;;
+    --cross) DEBIAN_PACKAGES+=("${CROSS_PACKAGES[@]}") ;;
+    *) echo "install_deps: unknown argument '$arg' (known: --if-missing, --cross)" >&2; exit 2 ;;
+  esac
+done
 
 if [[ "$(uname -s)" == "Darwin" ]]; then
   echo "qgrad: on macOS install the dependencies with Homebrew:"
@@ -28,7 +40,7 @@ for p in "${DEBIAN_PACKAGES[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-  [[ "${1:-}" == "--if-missing" ]] || echo "qgrad: all dependencies are installed."
+  [[ $quiet == 1 ]] || echo "qgrad: all dependencies are installed."
   exit 0
 fi
 

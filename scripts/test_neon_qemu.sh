@@ -3,7 +3,7 @@
 # twice: on a CPU model with the dot product (-cpu max: neon and neon_dot are tested) and on one
 # without (-cpu cortex-a53, Armv8.0: neon is tested, neon_dot must report itself unsupported).
 # Needs the Debian packages g++-aarch64-linux-gnu and qemu-user; exits 77 (CTest "skipped")
-# when either is missing.
+# when either is missing, unless QGRAD_REQUIRE_NEON=1 (set by .ci/run), which makes that a failure.
 #   usage: scripts/test_neon_qemu.sh [build_dir]     (default: build/neon-qemu)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,6 +13,7 @@ sysroot=/usr/aarch64-linux-gnu
 for tool in "$cxx" qemu-aarch64; do
   if ! command -v "$tool" > /dev/null; then
     echo "SKIP: $tool not found (sudo apt-get install g++-aarch64-linux-gnu qemu-user)"
+    [[ "${QGRAD_REQUIRE_NEON:-0}" == 1 ]] && exit 1
     exit 77
   fi
 done
