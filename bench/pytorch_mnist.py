@@ -79,6 +79,7 @@ def main():
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-train", type=int, default=0, help="use only the first N training images (0: all)")
     p.add_argument("--setup", default="default", help="label for this configuration in the output")
     args = p.parse_args()
 
@@ -86,6 +87,8 @@ def main():
     if args.interop_threads > 0:
         torch.set_num_interop_threads(args.interop_threads)
     x_train, y_train = load_split(args.data, "train")
+    if args.limit_train > 0:
+        x_train, y_train = x_train[:args.limit_train], y_train[:args.limit_train]
     x_test, y_test = load_split(args.data, "t10k")
     for name in args.models:
         torch.manual_seed(args.seed)
