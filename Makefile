@@ -47,3 +47,9 @@ demo: all
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
+
+# --- bench-pytorch: one MNIST epoch of the MLP and LeNet-5 in qgrad and in PyTorch (when `torch`
+# is importable), table of samples/s and accuracy, also written to bench/results/pytorch_mnist.json.
+.PHONY: bench-pytorch
+bench-pytorch: all
+	@bash bench/bench_pytorch.sh --build $(BUILD)

@@ -26,11 +26,17 @@ Sample Dataset::get(size_t i) const {
   return {pixels_.data() + i * static_cast<size_t>(shape_.numel()), labels_[i]};
 }
 
-Dataset Dataset::take(size_t n) const {
+Dataset Dataset::evenly_spaced(size_t n) const {
   n = std::min(n, size());
-  const auto per_image = static_cast<std::ptrdiff_t>(shape_.numel());
-  std::vector<uint8_t> pixels(pixels_.begin(), pixels_.begin() + static_cast<std::ptrdiff_t>(n) * per_image);
-  std::vector<int32_t> labels(labels_.begin(), labels_.begin() + static_cast<std::ptrdiff_t>(n));
+  const auto per_image = static_cast<size_t>(shape_.numel());
+  std::vector<uint8_t> pixels(n * per_image);
+  std::vector<int32_t> labels(n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t src = i * size() / n;
+    std::copy_n(pixels_.begin() + static_cast<std::ptrdiff_t>(src * per_image), per_image,
+                pixels.begin() + static_cast<std::ptrdiff_t>(i * per_image));
+    labels[i] = labels_[src];
+  }
   return Dataset(shape_, std::move(pixels), std::move(labels), classes_);
 }
 

@@ -43,8 +43,10 @@ class Dataset {
   size_t size() const { return labels_.size(); }
   const ImageShape& shape() const { return shape_; }
   Sample get(size_t i) const;  // bounds-checked
-  // A copy holding the first n samples (all of them when n >= size()); for --limit-train.
-  Dataset take(size_t n) const;
+  // A copy holding n samples at evenly spaced indices (i * size() / n), all of them when
+  // n >= size(). Spread, not the first n: files sorted by class (an image folder) would
+  // otherwise give a subset of one class. For --limit-train.
+  Dataset evenly_spaced(size_t n) const;
   const std::vector<int32_t>& labels() const { return labels_; }
   const std::vector<std::string>& classes() const { return classes_; }  // label -> name
 

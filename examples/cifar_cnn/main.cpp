@@ -24,15 +24,16 @@ int main(int argc, char** argv) try {
   const int threads = examples::apply_threads(flags.integer("threads"));
   const auto seed = static_cast<uint64_t>(flags.integer("seed"));
   const int64_t epochs = flags.integer("epochs"), warmup = flags.integer("warmup");
-  const auto lr = static_cast<float>(flags.real("lr"));
+  const auto lr = static_cast<float>(flags.real("lr")), momentum = static_cast<float>(flags.real("momentum"));
+  const auto weight_decay = static_cast<float>(flags.real("weight-decay"));
+  const int64_t batch_size = flags.integer("batch-size");
 
   examples::ClassifierData data({.dataset = "cifar10", .dir = flags.str("data"),
-                                 .batch_size = flags.integer("batch-size"), .seed = seed,
+                                 .batch_size = batch_size, .seed = seed,
                                  .limit_train = flags.integer("limit-train"), .augment = true});
   auto model = examples::make_model(arch, seed);
-  optim::SGD opt(model->parameters(), {.lr = lr, .momentum = static_cast<float>(flags.real("momentum")),
-                                       .nesterov = true,
-                                       .weight_decay = static_cast<float>(flags.real("weight-decay"))});
+  optim::SGD opt(model->parameters(), {.lr = lr, .momentum = momentum, .nesterov = true,
+                                       .weight_decay = weight_decay});
   optim::LinearWarmup schedule({.warmup = warmup},
                                optim::CosineAnnealing({.base_lr = lr, .t_max = std::max<int64_t>(1, epochs - warmup)}));
   nn::CrossEntropyLoss criterion;
@@ -44,7 +45,7 @@ int main(int argc, char** argv) try {
               data.train_set.size(), data.test_set.size(), static_cast<long long>(model->num_parameters()), threads);
 
   examples::TrainingLog log("cifar_cnn", arch, {{"threads", threads}, {"seed", seed},
-                            {"batch_size", flags.integer("batch-size")}, {"lr", flags.real("lr")}});
+                            {"batch_size", batch_size}, {"lr", lr}});
   for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
     model->train();
     data.train_loader.set_epoch(epoch);

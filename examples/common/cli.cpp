@@ -83,7 +83,7 @@ Flags training_flags(const std::string& default_data, int64_t default_epochs, in
       .add("seed", "0", "seed for initialization, shuffling and augmentation")
       .add("save", "", "write the trained model to this checkpoint (.safetensors)")
       .add("metrics-json", "", "write per-epoch metrics to this JSON file")
-      .add("limit-train", "0", "use only the first N training samples (0: all)");
+      .add("limit-train", "0", "use only N training samples, spread evenly over the set (0: all)");
   return f;
 }
 

@@ -47,7 +47,7 @@ data::DataLoaderOptions train_options(const ClassifierData::Options& o) {
 
 ClassifierData::ClassifierData(const Options& o)
     : train_set(load_dataset(o.dataset, o.dir, data::Split::Train)
-                    .take(o.limit_train > 0 ? static_cast<size_t>(o.limit_train) : SIZE_MAX)),
+                    .evenly_spaced(o.limit_train > 0 ? static_cast<size_t>(o.limit_train) : SIZE_MAX)),
       test_set(load_dataset(o.dataset, o.dir, data::Split::Test)),
       train_loader(train_set, train_options(o)),
       test_loader(test_set, loader_options(o.dataset, 500)) {}

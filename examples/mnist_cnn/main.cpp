@@ -20,13 +20,13 @@ int main(int argc, char** argv) try {
   flags.parse(argc, argv);
   const int threads = examples::apply_threads(flags.integer("threads"));
   const auto seed = static_cast<uint64_t>(flags.integer("seed"));
+  const int64_t epochs = flags.integer("epochs"), batch_size = flags.integer("batch-size");
+  const auto lr = static_cast<float>(flags.real("lr")), momentum = static_cast<float>(flags.real("momentum"));
 
-  examples::ClassifierData data({.dataset = "mnist", .dir = flags.str("data"),
-                                 .batch_size = flags.integer("batch-size"), .seed = seed,
-                                 .limit_train = flags.integer("limit-train")});
+  examples::ClassifierData data({.dataset = "mnist", .dir = flags.str("data"), .batch_size = batch_size,
+                                 .seed = seed, .limit_train = flags.integer("limit-train")});
   auto model = examples::make_model(arch, seed);
-  optim::SGD opt(model->parameters(), {.lr = static_cast<float>(flags.real("lr")),
-                                       .momentum = static_cast<float>(flags.real("momentum"))});
+  optim::SGD opt(model->parameters(), {.lr = lr, .momentum = momentum});
   nn::CrossEntropyLoss criterion;
   int64_t first_epoch = 0;
   if (flags.given("resume")) first_epoch = nn::load_checkpoint(flags.str("resume"), *model, &opt).training.epoch;
@@ -34,8 +34,7 @@ int main(int argc, char** argv) try {
               data.train_set.size(), data.test_set.size(), static_cast<long long>(model->num_parameters()), threads);
 
   examples::TrainingLog log("mnist_cnn", arch, {{"threads", threads}, {"seed", seed},
-                            {"batch_size", flags.integer("batch-size")}, {"lr", flags.real("lr")}});
-  const int64_t epochs = flags.integer("epochs");
+                            {"batch_size", batch_size}, {"lr", lr}});
   for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
     model->train();
     data.train_loader.set_epoch(epoch);
