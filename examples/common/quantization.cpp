@@ -1,9 +1,12 @@
 #include "examples/common/quantization.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/autograd.h"
 #include "core/error.h"
+#include "core/ops/reduce.h"
 #include "datasets/data_loader.h"
 #include "examples/common/models.h"
 #include "examples/common/task.h"
@@ -80,6 +83,29 @@ int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::
   for (size_t b = 0; b < loader.num_batches(); ++b) model(loader.batch(b).images);
   model.train(was_training);
   return static_cast<int64_t>(indices.size());
+}
+
+Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader) {
+  const bool ta = a.is_training(), tb = b.is_training();
+  a.eval();
+  b.eval();
+  NoGradGuard no_grad;
+  Agreement r;
+  int64_t same = 0;
+  for (size_t i = 0; i < loader.num_batches(); ++i) {
+    const Tensor x = loader.batch(i).images;
+    const Tensor la = a(x), lb = b(x);
+    const auto pa = argmax(la, 1).to_vector<int32_t>(), pb = argmax(lb, 1).to_vector<int32_t>();
+    for (size_t j = 0; j < pa.size(); ++j) same += pa[j] == pb[j];
+    r.images += static_cast<int64_t>(pa.size());
+    const auto va = la.to_vector(), vb = lb.to_vector();
+    for (size_t j = 0; j < va.size(); ++j)
+      r.max_logit_diff = std::max(r.max_logit_diff, static_cast<double>(std::fabs(va[j] - vb[j])));
+  }
+  a.train(ta);
+  b.train(tb);
+  r.prediction_match = r.images ? static_cast<double>(same) / static_cast<double>(r.images) : 0;
+  return r;
 }
 
 int64_t file_bytes(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "datasets/data_loader.h"
 #include "datasets/dataset.h"
 #include "examples/common/cli.h"
 #include "nn/sequential.h"
@@ -31,6 +32,15 @@ quant::Sampling sampling_from_flags(const Flags& flags);
 // their ranges. Returns the number of images used.
 int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
                   const quant::Sampling& sampling);
+
+// How closely two models agree on a loader's images (both in eval mode, no graph): the share of
+// images whose argmax prediction is the same, and the largest |logit_a - logit_b|.
+struct Agreement {
+  double prediction_match = 0;
+  double max_logit_diff = 0;
+  int64_t images = 0;
+};
+Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader);
 
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
 

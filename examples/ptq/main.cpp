@@ -10,6 +10,7 @@
 #include "examples/common/cli.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
+#include "quant/convert.h"
 #include "quant/fake_quantize_module.h"
 #include "quant/prepare.h"
 
@@ -37,12 +38,19 @@ int main(int argc, char** argv) try {
 
   const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
   const examples::Evaluation qev = examples::evaluate(*qmodel, test_loader, classes);
+  auto int_model = quant::convert(*qmodel);
+  const examples::Evaluation iev = examples::evaluate(*int_model, test_loader, classes);
+  const examples::Agreement agree = examples::compare_models(*qmodel, *int_model, test_loader);
   std::printf("%s, %d thread(s): calibrated on %lld %s images (%s sampling)\n", f.arch.c_str(), threads,
               static_cast<long long>(used), f.dataset.c_str(), flags.str("sampling").c_str());
   std::printf("float test accuracy       %.2f%%\n", 100.0 * fev.accuracy);
   std::printf("fake-quant test accuracy  %.2f%%  (w%lld %s per-%s, observer %s)\n", 100.0 * qev.accuracy,
               static_cast<long long>(flags.integer("bits")), flags.str("scheme").c_str(),
               flags.str("granularity").c_str(), flags.str("observer").c_str());
+  std::printf("integer model accuracy    %.2f%%  (%s)\n", 100.0 * iev.accuracy, int_model->options_str().c_str());
+  std::printf("integer vs fake-quant: same prediction on %.2f%% of %lld test images, max |logit diff| %.5f "
+              "(output step %.5f)\n", 100.0 * agree.prediction_match, static_cast<long long>(agree.images),
+              agree.max_logit_diff, int_model->output_qparams.scale[0]);
 
   examples::write_json(flags.str("metrics-json"),
                        {{"program", "ptq"}, {"model", flags.str("model")}, {"arch", f.arch},
@@ -51,6 +59,9 @@ int main(int argc, char** argv) try {
                         {"observer", flags.str("observer")}, {"sampling", flags.str("sampling")},
                         {"calib_samples", used}, {"threads", threads},
                         {"float_test_accuracy", fev.accuracy}, {"fake_quant_test_accuracy", qev.accuracy},
+                        {"int_test_accuracy", iev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
+                        {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
+                        {"output_scale", int_model->output_qparams.scale[0]},
                         {"float_file_bytes", examples::file_bytes(flags.str("model"))}});
   return 0;
 } catch (const std::exception& e) {

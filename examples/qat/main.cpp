@@ -12,6 +12,7 @@
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
 #include "nn/nn.h"
+#include "quant/convert.h"
 #include "quant/fake_quantize_module.h"
 #include "quant/prepare.h"
 
@@ -77,6 +78,12 @@ int main(int argc, char** argv) try {
     log.epoch(epoch + 1, stats, qev, bar.seconds());
   }
   log.finish("", "");
+  auto int_model = quant::convert(*model);
+  const examples::Evaluation iev = examples::evaluate(*int_model, data.test_loader, classes);
+  const examples::Agreement agree = examples::compare_models(*model, *int_model, data.test_loader);
+  std::printf("integer model accuracy %.2f%%; integer vs fake-quant: same prediction on %.2f%% of %lld images, "
+              "max |logit diff| %.5f (output step %.5f)\n", 100.0 * iev.accuracy, 100.0 * agree.prediction_match,
+              static_cast<long long>(agree.images), agree.max_logit_diff, int_model->output_qparams.scale[0]);
   std::printf("float test accuracy %.2f%%, QAT fake-quant test accuracy %.2f%% (w%lld a%lld)\n",
               100.0 * fev.accuracy, 100.0 * qev.accuracy, static_cast<long long>(flags.integer("bits")),
               static_cast<long long>(flags.integer("act-bits") > 0 ? flags.integer("act-bits") : flags.integer("bits")));
@@ -87,6 +94,9 @@ int main(int argc, char** argv) try {
                         {"threads", threads}, {"float_test_accuracy", fev.accuracy},
                         {"fake_quant_test_accuracy_before_training", start.accuracy},
                         {"fake_quant_test_accuracy", qev.accuracy},
+                        {"int_test_accuracy", iev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
+                        {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
+                        {"output_scale", int_model->output_qparams.scale[0]},
                         {"float_file_bytes", examples::file_bytes(flags.str("model"))}});
   return 0;
 } catch (const std::exception& e) {
