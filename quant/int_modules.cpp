@@ -41,6 +41,7 @@ IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QP
   check(!w_qp.per_channel() || (w_qp.axis == 0 && w_qp.channels() == out), "convert",
         "weight QParams must be per-tensor or per output channel (axis 0, ", out, " channels)");
   const Tensor q = quantize(w.detach().contiguous(), w_qp).reshape({out, k});
+  qweight = q;
   const int8_t* qp = q.data<int8_t>();
   std::vector<int8_t> bt(static_cast<size_t>(k * out));  // W^T [k, out]
   for (int64_t o = 0; o < out; ++o)
@@ -69,6 +70,16 @@ void IntGemm::run(const uint8_t* a, int64_t m, uint8_t* c) const {
          .bias = bias.data(), .c_u8 = c, .requant = &requant, .ldc = weight.n});
 }
 
+void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) const {
+  out[prefix + ".weight"] = qweight;
+  const auto n = static_cast<int64_t>(bias.size());
+  out[prefix + ".bias"] = from_vector<int32_t>(bias, {n});
+  out[prefix + ".multiplier"] = from_vector<int32_t>(multiplier, {n});
+  out[prefix + ".shift"] = from_vector<int32_t>(shift, {n});
+  out[prefix + ".zero_points"] =
+      from_vector<int32_t>({in_zero_point, requant.out_zero_point, requant.qmin, requant.qmax}, {4});
+}
+
 Tensor QuantizedLinear::run(const Tensor& q) const {
   check(q.dim() == 2 && q.size(1) == gemm_.weight.k && q.dtype() == DType::UInt8, "QuantizedLinear",
         "expects uint8 [N, ", gemm_.weight.k, "], got ", shape_str(q.shape()));
@@ -85,6 +96,10 @@ QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const
       in_channels_(weight.size(1)), kernel_(weight.size(2)), stride_(stride), padding_(padding) {
   check(weight.dim() == 4 && weight.size(2) == weight.size(3), "QuantizedConv2d",
         "expects a square kernel [O, C, k, k], got ", shape_str(weight.shape()));
+}
+
+std::string QuantizedConv2d::describe() const {
+  return cat(name(), "(kernel=", kernel_, ", stride=", stride_, ", padding=", padding_, ")");
 }
 
 Tensor QuantizedConv2d::run(const Tensor& q) const {
@@ -139,6 +154,10 @@ struct Windows {
 };
 }  // namespace
 
+std::string IntMaxPool2d::describe() const {
+  return cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=", options_.padding, ")");
+}
+
 Tensor IntMaxPool2d::run(const Tensor& q) const {
   check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 [N, C, H, W], got ",
         shape_str(q.shape()));
@@ -157,6 +176,12 @@ IntAvgPool2d::IntAvgPool2d(const Pool2dOptions& options, bool global, const QPar
       in_zp_(in_qp.zero_point[0]), out_zp_(out_qp.zero_point[0]), qmax_(out_qp.qmax()) {
   require_activation(in_qp, "average pool input");
   require_activation(out_qp, "average pool output");
+}
+
+std::string IntAvgPool2d::describe() const {
+  return global_ ? name()
+                 : cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=",
+                       options_.padding, ")");
 }
 
 Tensor IntAvgPool2d::run(const Tensor& q) const {

@@ -23,6 +23,7 @@
 
 #include "core/ops/pool.h"
 #include "core/tensor.h"
+#include "nn/state_dict.h"
 #include "quant/kernels/qgemm.h"
 #include "quant/kernels/im2col_u8.h"
 #include "quant/qparams.h"
@@ -34,11 +35,16 @@ class IntLayer {
   virtual ~IntLayer() = default;
   virtual Tensor run(const Tensor& q) const = 0;  // uint8 -> uint8
   virtual std::string name() const = 0;
+  // What save_int_model writes: the layer's integer tensors under prefix + "." and a one-line
+  // description of its options ("" / nothing for layers without either).
+  virtual void export_tensors(const std::string& /*prefix*/, nn::StateDict& /*out*/) const {}
+  virtual std::string describe() const { return name(); }
 };
 
 // The GEMM and output stage both quantized layers share.
 struct IntGemm {
-  PackedB weight;                          // W^T [k, out], int8
+  Tensor qweight;                          // int8 [out, k], as saved
+  PackedB weight;                          // W^T [k, out], int8, in the kernel's layout
   std::vector<int32_t> bias;               // [out]
   std::vector<int32_t> multiplier, shift;  // [out]
   int32_t in_zero_point = 0;
@@ -51,6 +57,8 @@ struct IntGemm {
   IntGemm& operator=(const IntGemm&) = delete;
   // c [m, out] = requantized (a [m, k] x W^T).
   void run(const uint8_t* a, int64_t m, uint8_t* c) const;
+  // weight, bias, multiplier, shift and [in_zp, out_zp, qmin, qmax] under prefix + ".".
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const;
 };
 
 class QuantizedLinear : public IntLayer {
@@ -60,6 +68,9 @@ class QuantizedLinear : public IntLayer {
       : gemm_(weight, bias, w_qp, in_qp, out_qp, relu) {}
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedLinear"; }
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
+    gemm_.export_tensors(prefix, out);
+  }
   const IntGemm& gemm() const { return gemm_; }
 
  private:
@@ -73,6 +84,10 @@ class QuantizedConv2d : public IntLayer {
                   const QParams& out_qp, bool relu, int64_t stride, int64_t padding);
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedConv2d"; }
+  std::string describe() const override;
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
+    gemm_.export_tensors(prefix, out);
+  }
   const IntGemm& gemm() const { return gemm_; }
 
  private:
@@ -85,6 +100,7 @@ class IntMaxPool2d : public IntLayer {
   explicit IntMaxPool2d(const Pool2dOptions& options) : options_(options) {}
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "IntMaxPool2d"; }
+  std::string describe() const override;
 
  private:
   Pool2dOptions options_;
@@ -96,6 +112,7 @@ class IntAvgPool2d : public IntLayer {
   IntAvgPool2d(const Pool2dOptions& options, bool global, const QParams& in_qp, const QParams& out_qp);
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return global_ ? "IntGlobalAvgPool" : "IntAvgPool2d"; }
+  std::string describe() const override;
 
  private:
   Pool2dOptions options_;

@@ -108,6 +108,15 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
   return r;
 }
 
+int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch) {
+  if (!flags.given("save")) return 0;
+  nn::Metadata meta{{"arch", arch}};
+  for (const char* key : {"bits", "act-bits", "scheme", "granularity", "observer", "keep-ends"})
+    meta[std::string("qconfig.") + key] = flags.str(key);
+  quant::save_int_model(flags.str("save"), model, meta);
+  return file_bytes(flags.str("save"));
+}
+
 int64_t file_bytes(const std::string& path) {
   std::error_code ec;
   const auto n = std::filesystem::file_size(path, ec);

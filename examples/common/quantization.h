@@ -10,6 +10,7 @@
 #include "datasets/dataset.h"
 #include "examples/common/cli.h"
 #include "nn/sequential.h"
+#include "quant/convert.h"
 #include "quant/qconfig.h"
 
 namespace qgrad::examples {
@@ -41,6 +42,10 @@ struct Agreement {
   int64_t images = 0;
 };
 Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader);
+
+// Writes the integer model to --save (when given) with the arch and the quantization flags in
+// its metadata; returns the file's size in bytes (0 when not saved).
+int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch);
 
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
 
