@@ -38,9 +38,15 @@ M* child_as(const nn::Sequential& s, size_t j) {
 std::shared_ptr<IntModel> convert(const nn::Sequential& prepared) {
   auto model = std::make_shared<IntModel>();
   const size_t n = prepared.size();
-  auto* input = child_as<FakeQuantize>(prepared, 0);
+  // A leading Flatten commutes with quantizing the input, so it runs on the uint8 codes.
+  size_t first = 0;
+  while (child_as<nn::Flatten>(prepared, first)) {
+    model->layers.push_back(std::make_unique<IntFlatten>());
+    ++first;
+  }
+  auto* input = child_as<FakeQuantize>(prepared, first);
   check(input != nullptr, "convert", "the prepared model must start with its input FakeQuantize, got ",
-        n ? prepared[0]->type_name() : std::string("an empty model"));
+        first < n ? prepared[first]->type_name() : std::string("an empty model"));
   model->input_qparams = input->qparams();
   QParams current = model->input_qparams;
   // The FakeQuantize right after position j, which gives the output qparams of what is there.
@@ -49,7 +55,7 @@ std::shared_ptr<IntModel> convert(const nn::Sequential& prepared) {
     check(fq != nullptr, "convert", what, " at position ", j - 1, " must be followed by a FakeQuantize");
     return *fq;
   };
-  for (size_t i = 1; i < n; ++i) {
+  for (size_t i = first + 1; i < n; ++i) {
     nn::Module* m = prepared[i].get();
     if (auto* layer = dynamic_cast<QatLayer*>(m)) {
       const bool relu = child_as<nn::ReLU>(prepared, i + 1) != nullptr;

@@ -10,7 +10,7 @@
 // uint8 output into float logits (the same values the fake-quant model's last FakeQuantize
 // produces, up to the rounding differences documented in int_modules.h).
 // Every Conv2d/Linear must be quantized with symmetric weights; the model must start with its
-// input FakeQuantize. Anything else fails naming the module.
+// input FakeQuantize (after any leading Flatten). Anything else fails naming the module.
 #pragma once
 #include <memory>
 #include <string>

@@ -194,3 +194,19 @@ TEST_CASE("save_int_model writes the integer tensors and layer list", "[quant]")
   CHECK(st.metadata.at("qgrad.int_layers").find("QuantizedConv2d(kernel=3, stride=1, padding=1)") !=
         std::string::npos);
 }
+
+TEST_CASE("convert: a leading Flatten runs on the uint8 codes (MLP)", "[quant]") {
+  Generator gen(26);
+  nn::Sequential mlp(nn::Flatten(), nn::Linear({.in = 16, .out = 8}, gen), nn::ReLU(),
+                     nn::Linear({.in = 8, .out = 3}, gen));
+  auto fq = calibrated(mlp, randn({8, 1, 4, 4}, gen), {});
+  auto im = convert(*fq);
+  REQUIRE(im->layers.size() == 3);
+  CHECK(im->layers[0]->name() == "IntFlatten");
+  NoGradGuard no_grad;
+  const Tensor x = randn({8, 1, 4, 4}, gen);
+  const auto a = (*fq)(x).to_vector(), b = (*im)(x).to_vector();
+  int64_t within = 0;
+  for (size_t i = 0; i < a.size(); ++i) within += std::fabs(a[i] - b[i]) <= im->output_qparams.scale[0] * 1.001;
+  CHECK(static_cast<double>(within) >= 0.9 * static_cast<double>(a.size()));
+}
