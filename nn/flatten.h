@@ -17,6 +17,7 @@ class Flatten : public Module {
   explicit Flatten(const FlattenOptions& options = {}) : options_(options) {}
   Tensor forward(const Tensor& x) override { return x.flatten(options_.start, options_.end); }
   std::string type_name() const override { return "Flatten"; }
+  const FlattenOptions& options() const { return options_; }
   std::string options_str() const override {
     return cat("start=", options_.start, ", end=", options_.end);
   }

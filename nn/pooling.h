@@ -16,6 +16,7 @@ class MaxPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "MaxPool2d"; }
   std::string options_str() const override;
+  const Pool2dOptions& options() const { return options_; }
 
  private:
   Pool2dOptions options_;
@@ -27,6 +28,7 @@ class AvgPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "AvgPool2d"; }
   std::string options_str() const override;
+  const Pool2dOptions& options() const { return options_; }
 
  private:
   Pool2dOptions options_;
@@ -42,6 +44,7 @@ class GlobalAvgPool : public Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "GlobalAvgPool"; }
   std::string options_str() const override;
+  const GlobalAvgPoolOptions& options() const { return options_; }
 
  private:
   GlobalAvgPoolOptions options_;

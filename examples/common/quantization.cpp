@@ -1,0 +1,126 @@
+#include "examples/common/quantization.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "core/ops/reduce.h"
+#include "datasets/data_loader.h"
+#include "examples/common/models.h"
+#include "examples/common/task.h"
+#include "nn/checkpoint.h"
+
+namespace qgrad::examples {
+
+FloatModel load_float_model(const std::string& path) {
+  nn::Checkpoint ckpt = nn::read_checkpoint(path);
+  auto it = ckpt.metadata.find("arch");
+  check(it != ckpt.metadata.end(), "load_float_model", path,
+        ": no 'arch' in the checkpoint's metadata; it was not written by a qgrad training program");
+  FloatModel f{it->second, dataset_of(it->second), make_model(it->second, 0)};
+  f.model->load_state_dict(ckpt.model);
+  return f;
+}
+
+void add_quantization_flags(Flags& flags, const std::string& default_observer) {
+  flags.add("model", "", "float checkpoint written by a training program (.safetensors)")
+      .add("data", "", "folder holding the data set's files (default: data/<dataset>)")
+      .add("bits", "8", "weight bit width (2..8)")
+      .add("act-bits", "0", "activation bit width (0: same as --bits)")
+      .add("scheme", "sym", "weights: sym (signed, zero point 0) or asym (unsigned, affine)")
+      .add("granularity", "channel", "weights: tensor or channel (per output channel)")
+      .add("observer", default_observer, "activation observer: minmax, ema, percentile, mse")
+      .add("keep-ends", "1", "1: first and last quantized layer stay at 8 bits when bits < 8")
+      .add("calib-samples", "1000", "training images that calibrate activation ranges (0: all)")
+      .add("sampling", "uniform", "which calibration images: all, uniform (every k-th), random")
+      .add("seed", "0", "seed of random sampling and of data shuffling")
+      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)")
+      .add("metrics-json", "", "write the accuracies and file sizes here")
+      .add("save", "", "write the quantized model here (.safetensors)");
+}
+
+quant::QConfig qconfig_from_flags(const Flags& flags, const nn::Module& model) {
+  const std::string scheme = flags.str("scheme"), gran = flags.str("granularity");
+  check(scheme == "sym" || scheme == "asym", "flags", "--scheme must be sym or asym, got '", scheme, "'");
+  check(gran == "tensor" || gran == "channel", "flags", "--granularity must be tensor or channel, got '",
+        gran, "'");
+  const auto bits = static_cast<int>(flags.integer("bits"));
+  const auto act = static_cast<int>(flags.integer("act-bits"));
+  return quant::default_qconfig(model, {.weight_bits = bits,
+                                        .activation_bits = act > 0 ? act : bits,
+                                        .symmetric_weights = scheme == "sym",
+                                        .per_channel = gran == "channel",
+                                        .observer = quant::parse_observer_kind(flags.str("observer")),
+                                        .keep_ends_8bit = flags.integer("keep-ends") != 0});
+}
+
+quant::Sampling sampling_from_flags(const Flags& flags) {
+  const auto kind = quant::parse_sampling_kind(flags.str("sampling"));
+  const int64_t n = flags.integer("calib-samples");
+  return {.kind = kind, .count = kind == quant::Sampling::Kind::All ? 0 : n,
+          .seed = static_cast<uint64_t>(flags.integer("seed"))};
+}
+
+int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
+                  const quant::Sampling& sampling) {
+  const auto indices = quant::calibration_indices(sampling, static_cast<int64_t>(train_set.size()));
+  const auto& shape = train_set.shape();
+  std::vector<uint8_t> pixels;
+  std::vector<int32_t> labels;
+  pixels.reserve(indices.size() * static_cast<size_t>(shape.numel()));
+  for (int64_t i : indices) {
+    data::Sample s = train_set.get(static_cast<size_t>(i));
+    pixels.insert(pixels.end(), s.pixels, s.pixels + shape.numel());
+    labels.push_back(s.label);
+  }
+  data::Dataset subset(shape, std::move(pixels), std::move(labels), train_set.classes());
+  data::DataLoader loader(subset, loader_options(dataset, 250));
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  for (size_t b = 0; b < loader.num_batches(); ++b) model(loader.batch(b).images);
+  model.train(was_training);
+  return static_cast<int64_t>(indices.size());
+}
+
+Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader) {
+  const bool ta = a.is_training(), tb = b.is_training();
+  a.eval();
+  b.eval();
+  NoGradGuard no_grad;
+  Agreement r;
+  int64_t same = 0;
+  for (size_t i = 0; i < loader.num_batches(); ++i) {
+    const Tensor x = loader.batch(i).images;
+    const Tensor la = a(x), lb = b(x);
+    const auto pa = argmax(la, 1).to_vector<int32_t>(), pb = argmax(lb, 1).to_vector<int32_t>();
+    for (size_t j = 0; j < pa.size(); ++j) same += pa[j] == pb[j];
+    r.images += static_cast<int64_t>(pa.size());
+    const auto va = la.to_vector(), vb = lb.to_vector();
+    for (size_t j = 0; j < va.size(); ++j)
+      r.max_logit_diff = std::max(r.max_logit_diff, static_cast<double>(std::fabs(va[j] - vb[j])));
+  }
+  a.train(ta);
+  b.train(tb);
+  r.prediction_match = r.images ? static_cast<double>(same) / static_cast<double>(r.images) : 0;
+  return r;
+}
+
+int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch) {
+  if (!flags.given("save")) return 0;
+  nn::Metadata meta{{"arch", arch}};
+  for (const char* key : {"bits", "act-bits", "scheme", "granularity", "observer", "keep-ends"})
+    meta[std::string("qconfig.") + key] = flags.str(key);
+  quant::save_int_model(flags.str("save"), model, meta);
+  return file_bytes(flags.str("save"));
+}
+
+int64_t file_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<int64_t>(n);
+}
+
+}  // namespace qgrad::examples

@@ -1,0 +1,52 @@
+// What the quantization programs (ptq, qat) share: rebuilding the float model from a training
+// checkpoint, the QConfig and calibration Sampling from their flags, running the calibration
+// samples through a prepared model, and file sizes for the report.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "datasets/data_loader.h"
+#include "datasets/dataset.h"
+#include "examples/common/cli.h"
+#include "nn/sequential.h"
+#include "quant/convert.h"
+#include "quant/qconfig.h"
+
+namespace qgrad::examples {
+
+struct FloatModel {
+  std::string arch, dataset;
+  std::shared_ptr<nn::Sequential> model;
+};
+// The model a training program saved at path (its "arch" metadata names the architecture).
+FloatModel load_float_model(const std::string& path);
+
+// Declares the flags both programs take: --model --data --bits --act-bits --scheme
+// --granularity --observer --keep-ends --calib-samples --sampling --seed --threads
+// --metrics-json --save.
+void add_quantization_flags(Flags& flags, const std::string& default_observer);
+quant::QConfig qconfig_from_flags(const Flags& flags, const nn::Module& model);
+quant::Sampling sampling_from_flags(const Flags& flags);
+
+// Runs the sampled training images through model (eval mode, no graph) so its observers record
+// their ranges. Returns the number of images used.
+int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
+                  const quant::Sampling& sampling);
+
+// How closely two models agree on a loader's images (both in eval mode, no graph): the share of
+// images whose argmax prediction is the same, and the largest |logit_a - logit_b|.
+struct Agreement {
+  double prediction_match = 0;
+  double max_logit_diff = 0;
+  int64_t images = 0;
+};
+Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader);
+
+// Writes the integer model to --save (when given) with the arch and the quantization flags in
+// its metadata; returns the file's size in bytes (0 when not saved).
+int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch);
+
+int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
+
+}  // namespace qgrad::examples

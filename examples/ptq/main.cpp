@@ -1,0 +1,73 @@
+// ptq: post-training quantization of a float checkpoint. prepare() inserts observers, the
+// calibration images (--sampling, --calib-samples) record activation ranges, then the observers
+// are frozen and fake quantization is switched on; the report gives float and quantized test
+// accuracy.
+//   build/examples/ptq --model lenet5.safetensors --data data/mnist --bits 8 --scheme sym
+//                      --granularity channel --observer minmax --calib-samples 1000 --sampling uniform
+#include <cstdio>
+#include <exception>
+
+#include "examples/common/cli.h"
+#include "examples/common/quantization.h"
+#include "examples/common/task.h"
+#include "quant/convert.h"
+#include "quant/fake_quantize_module.h"
+#include "quant/prepare.h"
+
+using namespace qgrad;
+
+int main(int argc, char** argv) try {
+  examples::Flags flags;
+  examples::add_quantization_flags(flags, "minmax");
+  flags.parse(argc, argv);
+  check(flags.given("model"), "ptq", "--model FILE is required");
+  const int threads = examples::apply_threads(flags.integer("threads"));
+
+  examples::FloatModel f = examples::load_float_model(flags.str("model"));
+  const std::string dir = flags.given("data") ? flags.str("data") : "data/" + f.dataset;
+  data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
+  data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
+  data::DataLoader test_loader(test_set, examples::loader_options(f.dataset, 500));
+  const auto classes = static_cast<int64_t>(test_set.classes().size());
+
+  const quant::QConfig config = examples::qconfig_from_flags(flags, *f.model);
+  auto qmodel = quant::prepare(*f.model, config);
+  const int64_t used = examples::calibrate(*qmodel, train_set, f.dataset, examples::sampling_from_flags(flags));
+  quant::set_observe(*qmodel, false);
+  quant::set_fake_quant(*qmodel, true);
+
+  const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
+  const examples::Evaluation qev = examples::evaluate(*qmodel, test_loader, classes);
+  auto int_model = quant::convert(*qmodel);
+  const examples::Evaluation iev = examples::evaluate(*int_model, test_loader, classes);
+  const examples::Agreement agree = examples::compare_models(*qmodel, *int_model, test_loader);
+  std::printf("%s, %d thread(s): calibrated on %lld %s images (%s sampling)\n", f.arch.c_str(), threads,
+              static_cast<long long>(used), f.dataset.c_str(), flags.str("sampling").c_str());
+  std::printf("float test accuracy       %.2f%%\n", 100.0 * fev.accuracy);
+  std::printf("fake-quant test accuracy  %.2f%%  (w%lld %s per-%s, observer %s)\n", 100.0 * qev.accuracy,
+              static_cast<long long>(flags.integer("bits")), flags.str("scheme").c_str(),
+              flags.str("granularity").c_str(), flags.str("observer").c_str());
+  std::printf("integer model accuracy    %.2f%%  (%s)\n", 100.0 * iev.accuracy, int_model->options_str().c_str());
+  std::printf("integer vs fake-quant: same prediction on %.2f%% of %lld test images, max |logit diff| %.5f "
+              "(output step %.5f)\n", 100.0 * agree.prediction_match, static_cast<long long>(agree.images),
+              agree.max_logit_diff, int_model->output_qparams.scale[0]);
+
+  const int64_t saved_bytes = examples::save_quantized(flags, *int_model, f.arch);
+  if (saved_bytes) std::printf("integer model saved to %s (%lld bytes)\n", flags.str("save").c_str(), static_cast<long long>(saved_bytes));
+  examples::write_json(flags.str("metrics-json"),
+                       {{"program", "ptq"}, {"model", flags.str("model")}, {"arch", f.arch},
+                        {"bits", flags.integer("bits")}, {"act_bits", flags.integer("act-bits")},
+                        {"scheme", flags.str("scheme")}, {"granularity", flags.str("granularity")},
+                        {"observer", flags.str("observer")}, {"sampling", flags.str("sampling")},
+                        {"calib_samples", used}, {"threads", threads},
+                        {"float_test_accuracy", fev.accuracy}, {"fake_quant_test_accuracy", qev.accuracy},
+                        {"int_test_accuracy", iev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
+                        {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
+                        {"output_scale", int_model->output_qparams.scale[0]},
+                        {"float_file_bytes", examples::file_bytes(flags.str("model"))},
+                        {"quantized_file_bytes", saved_bytes}});
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "ptq: %s\n", e.what());
+  return 1;
+}

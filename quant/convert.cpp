@@ -1,0 +1,119 @@
+#include "quant/convert.h"
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "nn/activations.h"
+#include "nn/flatten.h"
+#include "nn/pooling.h"
+#include "quant/fake_quantize_module.h"
+#include "quant/qat_modules.h"
+#include "quant/quantize.h"
+
+namespace qgrad::quant {
+
+Tensor IntModel::forward(const Tensor& x) {
+  NoGradGuard no_grad;
+  return dequantize(forward_int(quantize(x.detach().contiguous(), input_qparams)), output_qparams);
+}
+
+Tensor IntModel::forward_int(const Tensor& q) const {
+  Tensor h = q;
+  for (const auto& l : layers) h = l->run(h);
+  return h;
+}
+
+std::string IntModel::options_str() const {
+  std::string s;
+  for (const auto& l : layers) s += (s.empty() ? "" : ", ") + l->name();
+  return s;
+}
+
+namespace {
+template <class M>
+M* child_as(const nn::Sequential& s, size_t j) {
+  return j < s.size() ? dynamic_cast<M*>(s[j].get()) : nullptr;
+}
+}  // namespace
+
+std::shared_ptr<IntModel> convert(const nn::Sequential& prepared) {
+  auto model = std::make_shared<IntModel>();
+  const size_t n = prepared.size();
+  // A leading Flatten commutes with quantizing the input, so it runs on the uint8 codes.
+  size_t first = 0;
+  while (child_as<nn::Flatten>(prepared, first)) {
+    model->layers.push_back(std::make_unique<IntFlatten>());
+    ++first;
+  }
+  auto* input = child_as<FakeQuantize>(prepared, first);
+  check(input != nullptr, "convert", "the prepared model must start with its input FakeQuantize, got ",
+        first < n ? prepared[first]->type_name() : std::string("an empty model"));
+  model->input_qparams = input->qparams();
+  QParams current = model->input_qparams;
+  // The FakeQuantize right after position j, which gives the output qparams of what is there.
+  auto output_fq = [&](size_t j, const std::string& what) -> FakeQuantize& {
+    auto* fq = child_as<FakeQuantize>(prepared, j);
+    check(fq != nullptr, "convert", what, " at position ", j - 1, " must be followed by a FakeQuantize");
+    return *fq;
+  };
+  for (size_t i = first + 1; i < n; ++i) {
+    nn::Module* m = prepared[i].get();
+    if (auto* layer = dynamic_cast<QatLayer*>(m)) {
+      const bool relu = child_as<nn::ReLU>(prepared, i + 1) != nullptr;
+      const size_t fq_at = i + 1 + (relu ? 1 : 0);
+      const QParams out = output_fq(fq_at, m->type_name()).qparams();
+      const QParams wq = layer->weight_qparams();
+      const auto [w, b] = layer->effective_weight_bias();
+      if (auto* conv = dynamic_cast<QatConv2d*>(m)) {
+        const auto& o = conv->options();
+        check(o.groups == 1 && o.dilation == 1, "convert", "QuantizedConv2d supports groups 1 and dilation 1, "
+              "got groups ", o.groups, ", dilation ", o.dilation);
+        model->layers.push_back(std::make_unique<QuantizedConv2d>(w, b, wq, current, out, relu, o.stride, o.padding));
+      } else {
+        model->layers.push_back(std::make_unique<QuantizedLinear>(w, b, wq, current, out, relu));
+      }
+      current = out;
+      i = fq_at;
+    } else if (auto* mp = dynamic_cast<nn::MaxPool2d*>(m)) {
+      model->layers.push_back(std::make_unique<IntMaxPool2d>(mp->options()));
+    } else if (auto* ap = dynamic_cast<nn::AvgPool2d*>(m)) {
+      const QParams out = output_fq(i + 1, "AvgPool2d").qparams();
+      model->layers.push_back(std::make_unique<IntAvgPool2d>(ap->options(), false, current, out));
+      current = out;
+      ++i;
+    } else if (dynamic_cast<nn::GlobalAvgPool*>(m)) {
+      const QParams out = output_fq(i + 1, "GlobalAvgPool").qparams();
+      model->layers.push_back(std::make_unique<IntAvgPool2d>(Pool2dOptions{}, true, current, out));
+      current = out;
+      ++i;
+    } else if (dynamic_cast<nn::Flatten*>(m)) {
+      model->layers.push_back(std::make_unique<IntFlatten>());
+    } else if (dynamic_cast<nn::ReLU*>(m)) {
+      model->layers.push_back(std::make_unique<IntReLU>(current.zero_point[0]));
+    } else {
+      fail("convert", "module ", i, " (", m->type_name(), ") has no integer version; every Conv2d/Linear "
+           "must be quantized (QatConv2d/QatConvBn2d/QatLinear) and followed by its FakeQuantize");
+    }
+  }
+  model->output_qparams = current;
+  model->eval();
+  return model;
+}
+
+void save_int_model(const std::string& path, const IntModel& model, const nn::Metadata& metadata) {
+  nn::StateDict sd;
+  std::string layers;
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    model.layers[i]->export_tensors(std::to_string(i), sd);
+    layers += model.layers[i]->describe() + "\n";
+  }
+  auto qp = [](const QParams& q) {
+    return from_vector({q.scale[0], static_cast<float>(q.zero_point[0])}, {2});
+  };
+  sd["input.qparams"] = qp(model.input_qparams);
+  sd["output.qparams"] = qp(model.output_qparams);
+  nn::Metadata meta = metadata;
+  meta["qgrad.int_layers"] = layers;
+  nn::save_safetensors(path, sd, meta);
+}
+
+}  // namespace qgrad::quant

@@ -1,0 +1,211 @@
+#include "quant/int_modules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "quant/quantize.h"
+
+namespace qgrad::quant {
+
+namespace {
+// Per-channel weight scale c (a per-tensor scale serves every channel).
+double weight_scale(const QParams& w, int64_t c) {
+  return w.scale[static_cast<size_t>(w.per_channel() ? c : 0)];
+}
+
+void require_activation(const QParams& qp, const char* what) {
+  check(!qp.is_signed && !qp.per_channel(), "convert", what,
+        " activations must be per-tensor unsigned (asymmetric), got ", qp.is_signed ? "signed" : "unsigned",
+        qp.per_channel() ? " per-channel" : " per-tensor");
+}
+
+// requantize() on one value with a real multiplier that quantize_multiplier() splits.
+struct FixedMultiplier {
+  int32_t m0 = 0;
+  int shift = 0;
+  explicit FixedMultiplier(double real) { quantize_multiplier(real, &m0, &shift); }
+};
+}  // namespace
+
+IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QParams& in_qp,
+                 const QParams& out_qp, bool relu) {
+  require_activation(in_qp, "input");
+  require_activation(out_qp, "output");
+  check(w_qp.is_signed && std::all_of(w_qp.zero_point.begin(), w_qp.zero_point.end(),
+                                      [](int32_t z) { return z == 0; }),
+        "convert", "the integer GEMM needs symmetric weights (zero point 0); quantize weights "
+        "with --scheme sym");
+  const int64_t out = w.size(0), k = w.numel() / out;
+  check(!w_qp.per_channel() || (w_qp.axis == 0 && w_qp.channels() == out), "convert",
+        "weight QParams must be per-tensor or per output channel (axis 0, ", out, " channels)");
+  const Tensor q = quantize(w.detach().contiguous(), w_qp).reshape({out, k});
+  qweight = q;
+  const int8_t* qp = q.data<int8_t>();
+  std::vector<int8_t> bt(static_cast<size_t>(k * out));  // W^T [k, out]
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t j = 0; j < k; ++j) bt[static_cast<size_t>(j * out + o)] = qp[o * k + j];
+  weight = pack_b(bt.data(), k, out, out);
+  const std::vector<float> bf = b.defined() ? b.detach().to_vector() : std::vector<float>(out, 0.f);
+  const double s_in = in_qp.scale[0], s_out = out_qp.scale[0];
+  for (int64_t o = 0; o < out; ++o) {
+    const double acc_scale = s_in * weight_scale(w_qp, o);
+    const double bq = std::round(bf[static_cast<size_t>(o)] / acc_scale);
+    check(std::fabs(bq) < 2147483647.0, "convert", "bias ", bf[static_cast<size_t>(o)], " of channel ", o,
+          " overflows int32 at scale ", acc_scale);
+    bias.push_back(static_cast<int32_t>(bq));
+    const FixedMultiplier m(acc_scale / s_out);
+    multiplier.push_back(m.m0);
+    shift.push_back(m.shift);
+  }
+  in_zero_point = in_qp.zero_point[0];
+  const int32_t zp = out_qp.zero_point[0];
+  requant = {.multiplier = multiplier.data(), .shift = shift.data(), .per_channel = true,
+             .out_zero_point = zp, .qmin = relu ? zp : out_qp.qmin(), .qmax = out_qp.qmax()};
+}
+
+void IntGemm::run(const uint8_t* a, int64_t m, uint8_t* c) const {
+  qgemm({.m = m, .a = a, .lda = weight.k, .a_zero_point = in_zero_point, .b = &weight,
+         .bias = bias.data(), .c_u8 = c, .requant = &requant, .ldc = weight.n});
+}
+
+void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) const {
+  out[prefix + ".weight"] = qweight;
+  const auto n = static_cast<int64_t>(bias.size());
+  out[prefix + ".bias"] = from_vector<int32_t>(bias, {n});
+  out[prefix + ".multiplier"] = from_vector<int32_t>(multiplier, {n});
+  out[prefix + ".shift"] = from_vector<int32_t>(shift, {n});
+  out[prefix + ".zero_points"] =
+      from_vector<int32_t>({in_zero_point, requant.out_zero_point, requant.qmin, requant.qmax}, {4});
+}
+
+Tensor QuantizedLinear::run(const Tensor& q) const {
+  check(q.dim() == 2 && q.size(1) == gemm_.weight.k && q.dtype() == DType::UInt8, "QuantizedLinear",
+        "expects uint8 [N, ", gemm_.weight.k, "], got ", shape_str(q.shape()));
+  const Tensor a = q.contiguous();
+  Tensor out = empty({q.size(0), gemm_.weight.n}, DType::UInt8);
+  gemm_.run(a.data<uint8_t>(), q.size(0), out.data<uint8_t>());
+  return out;
+}
+
+QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp,
+                                 const QParams& in_qp, const QParams& out_qp, bool relu, int64_t stride,
+                                 int64_t padding)
+    : gemm_(weight, bias, w_qp, in_qp, out_qp, relu), out_channels_(weight.size(0)),
+      in_channels_(weight.size(1)), kernel_(weight.size(2)), stride_(stride), padding_(padding) {
+  check(weight.dim() == 4 && weight.size(2) == weight.size(3), "QuantizedConv2d",
+        "expects a square kernel [O, C, k, k], got ", shape_str(weight.shape()));
+}
+
+std::string QuantizedConv2d::describe() const {
+  return cat(name(), "(kernel=", kernel_, ", stride=", stride_, ", padding=", padding_, ")");
+}
+
+Tensor QuantizedConv2d::run(const Tensor& q) const {
+  check(q.dim() == 4 && q.size(1) == in_channels_ && q.dtype() == DType::UInt8, "QuantizedConv2d",
+        "expects uint8 [N, ", in_channels_, ", H, W], got ", shape_str(q.shape()));
+  const Tensor x = q.contiguous();
+  const Im2colShape s{.channels = in_channels_, .height = q.size(2), .width = q.size(3),
+                      .kernel_h = kernel_, .kernel_w = kernel_, .stride_h = stride_, .stride_w = stride_,
+                      .pad_h = padding_, .pad_w = padding_};
+  const int64_t n = q.size(0), rows = s.rows(), cols = s.cols(), image = s.channels * s.height * s.width;
+  std::vector<uint8_t> a(static_cast<size_t>(n * rows * cols));
+  for (int64_t i = 0; i < n; ++i)
+    im2col_u8(x.data<uint8_t>() + i * image, s, static_cast<uint8_t>(gemm_.in_zero_point),
+              a.data() + i * rows * cols);
+  std::vector<uint8_t> c(static_cast<size_t>(n * rows * out_channels_));
+  gemm_.run(a.data(), n * rows, c.data());
+  // [N, Ho Wo, O] -> [N, O, Ho, Wo]
+  Tensor out = empty({n, out_channels_, s.out_h(), s.out_w()}, DType::UInt8);
+  uint8_t* o = out.data<uint8_t>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t ch = 0; ch < out_channels_; ++ch)
+        o[(i * out_channels_ + ch) * rows + r] = c[static_cast<size_t>((i * rows + r) * out_channels_ + ch)];
+  return out;
+}
+
+namespace {
+// The pooling windows of an NCHW uint8 tensor: each() sets every output to f(the window's
+// in-bounds input values); padded positions are left out.
+struct Windows {
+  int64_t n, c, h, w, kernel, stride, padding, oh, ow;
+  Windows(const Tensor& q, const Pool2dOptions& o)
+      : n(q.size(0)), c(q.size(1)), h(q.size(2)), w(q.size(3)), kernel(o.kernel),
+        stride(o.stride > 0 ? o.stride : o.kernel), padding(o.padding),
+        oh((h + 2 * padding - kernel) / stride + 1), ow((w + 2 * padding - kernel) / stride + 1) {
+    check(oh >= 1 && ow >= 1, "int pool", "window ", kernel, " does not fit input ", shape_str(q.shape()));
+  }
+  template <class F>
+  void each(const uint8_t* x, uint8_t* y, F f) const {
+    for (int64_t plane = 0; plane < n * c; ++plane)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          std::vector<uint8_t> vals;
+          for (int64_t ky = 0; ky < kernel; ++ky)
+            for (int64_t kx = 0; kx < kernel; ++kx) {
+              const int64_t iy = oy * stride - padding + ky, ix = ox * stride - padding + kx;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < w) vals.push_back(x[(plane * h + iy) * w + ix]);
+            }
+          y[(plane * oh + oy) * ow + ox] = f(vals);
+        }
+  }
+};
+}  // namespace
+
+std::string IntMaxPool2d::describe() const {
+  return cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=", options_.padding, ")");
+}
+
+Tensor IntMaxPool2d::run(const Tensor& q) const {
+  check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 [N, C, H, W], got ",
+        shape_str(q.shape()));
+  const Tensor x = q.contiguous();
+  const Windows win(x, options_);
+  Tensor out = empty({win.n, win.c, win.oh, win.ow}, DType::UInt8);
+  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [](const std::vector<uint8_t>& v) {
+    return *std::max_element(v.begin(), v.end());
+  });
+  return out;
+}
+
+IntAvgPool2d::IntAvgPool2d(const Pool2dOptions& options, bool global, const QParams& in_qp,
+                           const QParams& out_qp)
+    : options_(options), global_(global), in_over_out_(static_cast<double>(in_qp.scale[0]) / out_qp.scale[0]),
+      in_zp_(in_qp.zero_point[0]), out_zp_(out_qp.zero_point[0]), qmax_(out_qp.qmax()) {
+  require_activation(in_qp, "average pool input");
+  require_activation(out_qp, "average pool output");
+}
+
+std::string IntAvgPool2d::describe() const {
+  return global_ ? name()
+                 : cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=",
+                       options_.padding, ")");
+}
+
+Tensor IntAvgPool2d::run(const Tensor& q) const {
+  check(q.dim() == 4 && q.dtype() == DType::UInt8, name().c_str(), "expects uint8 [N, C, H, W], got ",
+        shape_str(q.shape()));
+  const Tensor x = q.contiguous();
+  const Pool2dOptions o = global_ ? Pool2dOptions{.kernel = q.size(2), .stride = 1} : options_;
+  check(!global_ || q.size(2) == q.size(3), name().c_str(), "expects a square input, got ", shape_str(q.shape()));
+  const Windows win(x, o);
+  const FixedMultiplier m(in_over_out_ / static_cast<double>(o.kernel * o.kernel));
+  Tensor out = empty({win.n, win.c, win.oh, win.ow}, DType::UInt8);
+  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [&](const std::vector<uint8_t>& v) {
+    int32_t acc = 0;  // padded positions are real 0, i.e. q - zp = 0
+    for (uint8_t u : v) acc += static_cast<int32_t>(u) - in_zp_;
+    return requantize(acc, m.m0, m.shift, out_zp_, 0, qmax_);
+  });
+  return global_ ? out.reshape({win.n, win.c}) : out;
+}
+
+Tensor IntReLU::run(const Tensor& q) const {
+  Tensor out = q.contiguous().clone();
+  uint8_t* p = out.data<uint8_t>();
+  for (int64_t i = 0; i < out.numel(); ++i) p[i] = std::max<int32_t>(p[i], zero_point_);
+  return out;
+}
+
+}  // namespace qgrad::quant

@@ -1,0 +1,140 @@
+// Integer-only layers: uint8 activations in, uint8 activations out, nothing in float.
+//   QuantizedLinear / QuantizedConv2d — the integer GEMM (quant/kernels/qgemm.h), u8 x s8 -> s32:
+//     acc[c]  = sum_k (q_in[k] - zp_in) * q_w[c][k] + bias_q[c]
+//     q_out   = clamp(zp_out + round(M[c] * acc[c]), qmin, qmax),  M[c] = s_in s_w[c] / s_out
+//   with M[c] ~ M0[c] 2^-(31 + shift[c]) (quantize_multiplier), bias_q[c] = round(b[c] / (s_in s_w[c])),
+//   weights int8 symmetric (zero point 0), qmin = zp_out when a ReLU is fused (the clamp is the
+//   ReLU), else 0. Rounding of the requantization: to nearest, ties toward +infinity (see
+//   quant/kernels/requantize.h); the fake-quant model rounds ties away from zero, so the two
+//   can differ by one step on exact ties of negative values.
+//     Linear: x [N, in] -> [N, out];  Conv2d: x [N, C, H, W] -> im2col_u8 (padding = zp_in) ->
+//     one GEMM over all N Ho Wo rows -> [N, O, Ho, Wo]
+//   IntMaxPool2d   max of the uint8 codes (same qparams in and out: max commutes with the
+//                  monotone map q -> s (q - zp)); padding never wins.
+//   IntAvgPool2d   acc = sum over the window of (q - zp_in), padded positions counting as 0
+//                  (count_include_pad), q_out = clamp(zp_out + round(acc * s_in / (count s_out)))
+//                  with the same fixed-point multiplier; global = one window over H x W, out [N, C].
+//   IntFlatten     a reshape.      IntReLU  max(q, zp).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ops/pool.h"
+#include "core/tensor.h"
+#include "nn/state_dict.h"
+#include "quant/kernels/qgemm.h"
+#include "quant/kernels/im2col_u8.h"
+#include "quant/qparams.h"
+
+namespace qgrad::quant {
+
+class IntLayer {
+ public:
+  virtual ~IntLayer() = default;
+  virtual Tensor run(const Tensor& q) const = 0;  // uint8 -> uint8
+  virtual std::string name() const = 0;
+  // What save_int_model writes: the layer's integer tensors under prefix + "." and a one-line
+  // description of its options ("" / nothing for layers without either).
+  virtual void export_tensors(const std::string& /*prefix*/, nn::StateDict& /*out*/) const {}
+  virtual std::string describe() const { return name(); }
+};
+
+// The GEMM and output stage both quantized layers share.
+struct IntGemm {
+  Tensor qweight;                          // int8 [out, k], as saved
+  PackedB weight;                          // W^T [k, out], int8, in the kernel's layout
+  std::vector<int32_t> bias;               // [out]
+  std::vector<int32_t> multiplier, shift;  // [out]
+  int32_t in_zero_point = 0;
+  Requantization requant;                  // points into multiplier / shift
+
+  // Quantizes a float weight [out, k] (already symmetric-quantized by w_qp) and bias [out].
+  IntGemm(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
+          const QParams& out_qp, bool relu);
+  IntGemm(const IntGemm&) = delete;
+  IntGemm& operator=(const IntGemm&) = delete;
+  // c [m, out] = requantized (a [m, k] x W^T).
+  void run(const uint8_t* a, int64_t m, uint8_t* c) const;
+  // weight, bias, multiplier, shift and [in_zp, out_zp, qmin, qmax] under prefix + ".".
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const;
+};
+
+class QuantizedLinear : public IntLayer {
+ public:
+  QuantizedLinear(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
+                  const QParams& out_qp, bool relu)
+      : gemm_(weight, bias, w_qp, in_qp, out_qp, relu) {}
+  Tensor run(const Tensor& q) const override;
+  std::string name() const override { return "QuantizedLinear"; }
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
+    gemm_.export_tensors(prefix, out);
+  }
+  const IntGemm& gemm() const { return gemm_; }
+
+ private:
+  IntGemm gemm_;
+};
+
+class QuantizedConv2d : public IntLayer {
+ public:
+  // weight [O, C, k, k]; stride and padding as in the float conv (dilation 1, groups 1).
+  QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
+                  const QParams& out_qp, bool relu, int64_t stride, int64_t padding);
+  Tensor run(const Tensor& q) const override;
+  std::string name() const override { return "QuantizedConv2d"; }
+  std::string describe() const override;
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
+    gemm_.export_tensors(prefix, out);
+  }
+  const IntGemm& gemm() const { return gemm_; }
+
+ private:
+  IntGemm gemm_;
+  int64_t out_channels_, in_channels_, kernel_, stride_, padding_;
+};
+
+class IntMaxPool2d : public IntLayer {
+ public:
+  explicit IntMaxPool2d(const Pool2dOptions& options) : options_(options) {}
+  Tensor run(const Tensor& q) const override;
+  std::string name() const override { return "IntMaxPool2d"; }
+  std::string describe() const override;
+
+ private:
+  Pool2dOptions options_;
+};
+
+class IntAvgPool2d : public IntLayer {
+ public:
+  // global: one window over the whole H x W, output [N, C]; else options' windows.
+  IntAvgPool2d(const Pool2dOptions& options, bool global, const QParams& in_qp, const QParams& out_qp);
+  Tensor run(const Tensor& q) const override;
+  std::string name() const override { return global_ ? "IntGlobalAvgPool" : "IntAvgPool2d"; }
+  std::string describe() const override;
+
+ private:
+  Pool2dOptions options_;
+  bool global_;
+  double in_over_out_;  // s_in / s_out
+  int32_t in_zp_, out_zp_, qmax_;
+};
+
+class IntFlatten : public IntLayer {
+ public:
+  Tensor run(const Tensor& q) const override { return q.contiguous().flatten(1); }
+  std::string name() const override { return "IntFlatten"; }
+};
+
+class IntReLU : public IntLayer {
+ public:
+  explicit IntReLU(int32_t zero_point) : zero_point_(zero_point) {}
+  Tensor run(const Tensor& q) const override;
+  std::string name() const override { return "IntReLU"; }
+
+ private:
+  int32_t zero_point_;
+};
+
+}  // namespace qgrad::quant

@@ -1,0 +1,111 @@
+#include "quant/prepare.h"
+
+#include "core/error.h"
+#include "nn/activations.h"
+#include "nn/batch_norm.h"
+#include "nn/conv2d.h"
+#include "nn/flatten.h"
+#include "nn/linear.h"
+#include "nn/pooling.h"
+#include "quant/fake_quantize_module.h"
+#include "quant/qat_modules.h"
+
+namespace qgrad::quant {
+
+namespace {
+
+template <class M>
+const M* as(const nn::ModulePtr& m) {
+  return dynamic_cast<const M*>(m.get());
+}
+template <class M>
+const M* child_as(const std::vector<std::pair<std::string, nn::ModulePtr>>& kids, size_t j) {
+  return j < kids.size() ? as<M>(kids[j].second) : nullptr;
+}
+
+std::shared_ptr<FakeQuantize> activation_fq(const LayerQConfig& c) {
+  return std::make_shared<FakeQuantize>(
+      FakeQuantizeOptions{.scheme = c.activation, .observer = c.observer});
+}
+
+std::shared_ptr<nn::Sequential> build(const nn::Sequential& model, const QConfig& config) {
+  auto out = std::make_shared<nn::Sequential>();
+  const auto& kids = model.children();
+  const size_t n = kids.size();
+  bool float_input = true;  // is the current tensor a float (not yet fake-quantized) one?
+  const LayerQConfig* last = nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& [name, m] = kids[i];
+    if (as<nn::Conv2d>(m) || as<nn::Linear>(m)) {
+      const LayerQConfig& c = config.for_module(name);
+      const auto* bn = as<nn::Conv2d>(m) ? child_as<nn::BatchNorm2d>(kids, i + 1) : nullptr;
+      const size_t relu_at = i + 1 + (bn ? 1 : 0);
+      const bool has_relu = child_as<nn::ReLU>(kids, relu_at) != nullptr;
+      if (!c.quantize) {
+        check(!bn, "prepare", "layer '", name, "' is kept in float but is followed by "
+              "BatchNorm2d, which prepare only handles folded into a quantized conv");
+        if (const auto* lin = as<nn::Linear>(m)) {
+          auto copy = std::make_shared<nn::Linear>(lin->options());
+          copy->load_state_dict(lin->state_dict());
+          out->add(copy);
+        } else {
+          const auto* conv = as<nn::Conv2d>(m);
+          auto copy = std::make_shared<nn::Conv2d>(conv->options());
+          copy->load_state_dict(conv->state_dict());
+          out->add(copy);
+        }
+        float_input = true;
+        continue;
+      }
+      if (float_input) out->add(activation_fq(c));
+      if (const auto* lin = as<nn::Linear>(m)) {
+        out->add(std::make_shared<QatLinear>(*lin, c.weight));
+      } else if (bn) {
+        out->add(std::make_shared<QatConvBn2d>(*as<nn::Conv2d>(m), *bn, c.weight));
+      } else {
+        out->add(std::make_shared<QatConv2d>(*as<nn::Conv2d>(m), c.weight));
+      }
+      if (has_relu) out->add(nn::ReLU());
+      out->add(activation_fq(c));
+      i = relu_at - (has_relu ? 0 : 1);
+      float_input = false;
+      last = &c;
+    } else if (const auto* p = as<nn::AvgPool2d>(m)) {
+      out->add(nn::AvgPool2d(p->options()));
+      if (!float_input) out->add(activation_fq(*last));
+    } else if (const auto* g = as<nn::GlobalAvgPool>(m)) {
+      out->add(nn::GlobalAvgPool(g->options()));
+      if (!float_input) out->add(activation_fq(*last));
+    } else if (const auto* mp = as<nn::MaxPool2d>(m)) {
+      out->add(nn::MaxPool2d(mp->options()));
+    } else if (const auto* f = as<nn::Flatten>(m)) {
+      out->add(nn::Flatten(f->options()));
+    } else if (as<nn::ReLU>(m)) {
+      out->add(nn::ReLU());
+    } else {
+      fail("prepare", "module '", name, "' (", m->type_name(),
+           ") is not supported; known: Conv2d [+BatchNorm2d] [+ReLU], Linear [+ReLU], ReLU, "
+           "MaxPool2d, AvgPool2d, GlobalAvgPool, Flatten");
+    }
+  }
+  out->train(model.is_training());
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<nn::Sequential> prepare(const nn::Sequential& model, const QConfig& config) {
+  auto out = build(model, config);
+  set_observe(*out, true);
+  set_fake_quant(*out, false);
+  return out;
+}
+
+std::shared_ptr<nn::Sequential> prepare_qat(const nn::Sequential& model, const QConfig& config) {
+  auto out = build(model, config);
+  set_observe(*out, true);
+  set_fake_quant(*out, true);
+  return out;
+}
+
+}  // namespace qgrad::quant

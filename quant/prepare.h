@@ -1,0 +1,27 @@
+// prepare / prepare_qat: turn a float nn::Sequential into its fake-quantized twin, a new
+// Sequential with copied weights (the float model is not touched), following a QConfig.
+//   Conv2d [+ BatchNorm2d] [+ ReLU]  ->  QatConv2d | QatConvBn2d  [ReLU]  FakeQuantize
+//   Linear [+ ReLU]                  ->  QatLinear  [ReLU]  FakeQuantize
+//   AvgPool2d, GlobalAvgPool         ->  the pool, FakeQuantize (an average leaves the grid)
+//   MaxPool2d, Flatten, ReLU         ->  copied (they keep values on the grid they got)
+// A FakeQuantize is placed in front of every quantized layer whose input is still float (the
+// model input, or the output of a layer the config keeps in float). The activation
+// FakeQuantize sits after the ReLU when one follows, so it sees only values >= 0: zero point 0,
+// the ReLU becomes the integer clamp at the zero point, and no range is spent on negatives.
+// Layers are looked up in the config by their name in the float model ("0", "3", ...).
+//   prepare:      observers on, fake quantization off   (PTQ: run calibration data, then
+//                 set_observe(m, false); set_fake_quant(m, true))
+//   prepare_qat:  observers and fake quantization on    (train with the usual optimizer)
+// Other module types fail with a message naming the module.
+#pragma once
+#include <memory>
+
+#include "nn/sequential.h"
+#include "quant/qconfig.h"
+
+namespace qgrad::quant {
+
+std::shared_ptr<nn::Sequential> prepare(const nn::Sequential& model, const QConfig& config);
+std::shared_ptr<nn::Sequential> prepare_qat(const nn::Sequential& model, const QConfig& config);
+
+}  // namespace qgrad::quant
