@@ -1,4 +1,5 @@
-// mnist_mlp: trains a 784-256-128-10 MLP on MNIST with SGD + momentum; the training loop is written out in full.
+// mnist_mlp: trains a 784-256-128-10 MLP on MNIST with SGD + momentum and a cosine learning-rate
+// decay; the training loop is written out in full.
 //   build/examples/mnist_mlp --epochs 3 --save mlp.safetensors --metrics-json mlp.json
 // The checkpoint records the architecture ("arch" = mlp), so `evaluate` and the quantization
 // programs rebuild the model from the file alone; --resume continues from a checkpoint's epoch.
@@ -27,9 +28,12 @@ int main(int argc, char** argv) try {
                                  .seed = seed, .limit_train = flags.integer("limit-train")});
   auto model = examples::make_model(arch, seed);
   optim::SGD opt(model->parameters(), {.lr = lr, .momentum = momentum});
+  optim::CosineAnnealing schedule({.base_lr = lr, .t_max = epochs});  // lr decays to 0 by the end
   nn::CrossEntropyLoss criterion;
   int64_t first_epoch = 0;
   if (flags.given("resume")) first_epoch = nn::load_checkpoint(flags.str("resume"), *model, &opt).training.epoch;
+  schedule.set_t(first_epoch);
+  schedule.apply(opt);
   std::printf("%s on MNIST: %zu train / %zu test images, %lld parameters, %d thread(s)\n", arch.c_str(),
               data.train_set.size(), data.test_set.size(), static_cast<long long>(model->num_parameters()), threads);
 
@@ -52,6 +56,7 @@ int main(int argc, char** argv) try {
       bar.update(static_cast<int64_t>(b) + 1, stats.loss(), stats.accuracy(), stats.seen);
     }
     bar.finish();
+    schedule.step(opt);
     log.epoch(epoch + 1, stats, examples::evaluate(*model, data.test_loader, 10), bar.seconds());
     if (flags.given("save"))
       nn::save_checkpoint(flags.str("save"), *model, &opt, {.epoch = epoch + 1}, {{"arch", arch}});
