@@ -86,7 +86,10 @@ int main(int argc, char** argv) {
     // All qgemm rows first, then all sgemm rows: interleaving them lets OpenBLAS's spinning
     // threads and OpenMP's compete for the same cores and measures that contention instead.
     std::vector<std::vector<std::pair<std::string, double>>> seconds(shapes.size());
-    for (bool blas : {false, true})
+    for (bool blas : {false, true}) {
+      // The sgemm baseline runs OpenBLAS with its own pool at this thread count; qgrad keeps
+      // OpenBLAS single-threaded otherwise (core/threads.h).
+      openblas_set_num_threads(blas ? threads : 1);
       for (size_t si = 0; si < shapes.size(); ++si) {
         const Shape& s = shapes[si];
         std::vector<uint8_t> a(static_cast<size_t>(s.m * s.k));
@@ -121,6 +124,8 @@ int main(int argc, char** argv) {
           seconds[si].emplace_back(kernel->name, best_seconds([&] { qgemm(args); }));
         }
       }
+    }
+    openblas_set_num_threads(1);
     for (size_t si = 0; si < shapes.size(); ++si) {
       const Shape& s = shapes[si];
       const double ops = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.k) * static_cast<double>(s.n);
