@@ -1,14 +1,14 @@
 // cifar_cnn: trains a small VGG-style CNN with BatchNorm on CIFAR-10, with random-crop and
 // horizontal-flip augmentation, SGD + Nesterov momentum + weight decay, and a linear warm-up
-// followed by a cosine learning-rate decay. The training loop is written out in full.
+// followed by a cosine learning-rate decay. The training loop is examples/common/train.cpp.
 //   build/examples/cifar_cnn --epochs 30 --save cifar.safetensors --metrics-json cifar.json
 #include <cstdio>
 #include <exception>
 
 #include "examples/common/cli.h"
 #include "examples/common/models.h"
-#include "examples/common/progress.h"
 #include "examples/common/task.h"
+#include "examples/common/train.h"
 #include "nn/nn.h"
 
 using namespace qgrad;
@@ -36,7 +36,6 @@ int main(int argc, char** argv) try {
                                        .weight_decay = weight_decay});
   optim::LinearWarmup schedule({.warmup = warmup},
                                optim::CosineAnnealing({.base_lr = lr, .t_max = std::max<int64_t>(1, epochs - warmup)}));
-  nn::CrossEntropyLoss criterion;
   int64_t first_epoch = 0;
   if (flags.given("resume")) first_epoch = nn::load_checkpoint(flags.str("resume"), *model, &opt).training.epoch;
   schedule.set_t(first_epoch);
@@ -47,24 +46,9 @@ int main(int argc, char** argv) try {
   examples::TrainingLog log("cifar_cnn", arch, {{"threads", threads}, {"seed", seed},
                             {"batch_size", batch_size}, {"lr", lr}});
   for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {
-    model->train();
-    data.train_loader.set_epoch(epoch);
-    examples::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs),
-                              static_cast<int64_t>(data.train_loader.num_batches()));
-    examples::RunningStats stats;
-    for (size_t b = 0; b < data.train_loader.num_batches(); ++b) {
-      data::Batch batch = data.train_loader.batch(b);
-      Tensor logits = (*model)(batch.images);
-      Tensor loss = criterion(logits, batch.labels);
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      stats.add(loss, logits, batch.labels);
-      bar.update(static_cast<int64_t>(b) + 1, stats.loss(), stats.accuracy(), stats.seen);
-    }
-    bar.finish();
+    examples::EpochResult trained = examples::train_epoch(*model, data.train_loader, opt, epoch, epochs);
     schedule.step(opt);
-    log.epoch(epoch + 1, stats, examples::evaluate(*model, data.test_loader, 10), bar.seconds());
+    log.epoch(epoch + 1, trained.stats, examples::evaluate(*model, data.test_loader, 10), trained.seconds);
     if (flags.given("save"))
       nn::save_checkpoint(flags.str("save"), *model, &opt, {.epoch = epoch + 1}, {{"arch", arch}});
   }

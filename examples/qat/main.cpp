@@ -8,7 +8,7 @@
 #include <exception>
 
 #include "examples/common/cli.h"
-#include "examples/common/progress.h"
+#include "examples/common/train.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
 #include "nn/nn.h"
@@ -47,7 +47,6 @@ int main(int argc, char** argv) try {
 
   optim::SGD opt(model->parameters(), {.lr = static_cast<float>(flags.real("lr")),
                                        .momentum = static_cast<float>(flags.real("momentum"))});
-  nn::CrossEntropyLoss criterion;
   examples::TrainingLog log("qat", f.arch, {{"threads", threads}, {"seed", seed}, {"bits", flags.integer("bits")},
                             {"batch_size", flags.integer("batch-size")}, {"lr", flags.real("lr")}});
   const int64_t epochs = flags.integer("epochs");
@@ -58,24 +57,9 @@ int main(int argc, char** argv) try {
       for (const auto& [name, m] : model->children())
         if (auto* fq = dynamic_cast<quant::FakeQuantize*>(m.get())) fq->set_observe(false);
     }
-    model->train();
-    data.train_loader.set_epoch(static_cast<uint64_t>(epoch));
-    examples::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs),
-                              static_cast<int64_t>(data.train_loader.num_batches()));
-    examples::RunningStats stats;
-    for (size_t b = 0; b < data.train_loader.num_batches(); ++b) {
-      data::Batch batch = data.train_loader.batch(b);
-      Tensor logits = (*model)(batch.images);
-      Tensor loss = criterion(logits, batch.labels);
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-      stats.add(loss, logits, batch.labels);
-      bar.update(static_cast<int64_t>(b) + 1, stats.loss(), stats.accuracy(), stats.seen);
-    }
-    bar.finish();
+    examples::EpochResult trained = examples::train_epoch(*model, data.train_loader, opt, epoch, epochs);
     qev = examples::evaluate(*model, data.test_loader, classes);
-    log.epoch(epoch + 1, stats, qev, bar.seconds());
+    log.epoch(epoch + 1, trained.stats, qev, trained.seconds);
   }
   log.finish("", "");
   auto int_model = quant::convert(*model);
