@@ -123,4 +123,15 @@ int64_t file_bytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(n);
 }
 
+nlohmann::json quantized_results(const Evaluation& float_ev, const Evaluation& fake_quant_ev,
+                                 const Evaluation& int_ev, const Agreement& agree,
+                                 const quant::IntModel& model, const std::string& float_path,
+                                 int64_t quantized_bytes) {
+  return {{"float_test_accuracy", float_ev.accuracy}, {"fake_quant_test_accuracy", fake_quant_ev.accuracy},
+          {"int_test_accuracy", int_ev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
+          {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
+          {"output_scale", model.output_qparams.scale[0]}, {"float_file_bytes", file_bytes(float_path)},
+          {"quantized_file_bytes", quantized_bytes}};
+}
+
 }  // namespace qgrad::examples

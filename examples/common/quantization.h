@@ -9,6 +9,7 @@
 #include "datasets/data_loader.h"
 #include "datasets/dataset.h"
 #include "examples/common/cli.h"
+#include "examples/common/task.h"
 #include "nn/sequential.h"
 #include "quant/convert.h"
 #include "quant/qconfig.h"
@@ -48,5 +49,12 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch);
 
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
+
+// The metrics ptq and qat both report: float, fake-quant and integer accuracy, integer vs
+// fake-quant agreement, the output scale and both file sizes (merged into each program's JSON).
+nlohmann::json quantized_results(const Evaluation& float_ev, const Evaluation& fake_quant_ev,
+                                 const Evaluation& int_ev, const Agreement& agree,
+                                 const quant::IntModel& model, const std::string& float_path,
+                                 int64_t quantized_bytes);
 
 }  // namespace qgrad::examples

@@ -54,18 +54,13 @@ int main(int argc, char** argv) try {
 
   const int64_t saved_bytes = examples::save_quantized(flags, *int_model, f.arch);
   if (saved_bytes) std::printf("integer model saved to %s (%lld bytes)\n", flags.str("save").c_str(), static_cast<long long>(saved_bytes));
-  examples::write_json(flags.str("metrics-json"),
-                       {{"program", "ptq"}, {"model", flags.str("model")}, {"arch", f.arch},
-                        {"bits", flags.integer("bits")}, {"act_bits", flags.integer("act-bits")},
-                        {"scheme", flags.str("scheme")}, {"granularity", flags.str("granularity")},
-                        {"observer", flags.str("observer")}, {"sampling", flags.str("sampling")},
-                        {"calib_samples", used}, {"threads", threads},
-                        {"float_test_accuracy", fev.accuracy}, {"fake_quant_test_accuracy", qev.accuracy},
-                        {"int_test_accuracy", iev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
-                        {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
-                        {"output_scale", int_model->output_qparams.scale[0]},
-                        {"float_file_bytes", examples::file_bytes(flags.str("model"))},
-                        {"quantized_file_bytes", saved_bytes}});
+  nlohmann::json metrics = {{"program", "ptq"}, {"model", flags.str("model")}, {"arch", f.arch},
+                            {"bits", flags.integer("bits")}, {"act_bits", flags.integer("act-bits")},
+                            {"scheme", flags.str("scheme")}, {"granularity", flags.str("granularity")},
+                            {"observer", flags.str("observer")}, {"sampling", flags.str("sampling")},
+                            {"calib_samples", used}, {"threads", threads}};
+  metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, flags.str("model"), saved_bytes));
+  examples::write_json(flags.str("metrics-json"), metrics);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "ptq: %s\n", e.what());
