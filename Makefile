@@ -39,13 +39,21 @@ bench-kernels: all
 data:
 	@bash scripts/fetch_data.sh
 
-# The README's first command: build, fetch MNIST, train LeNet-5 for 2 epochs, evaluate it.
+# The README's first command: build, fetch MNIST, train LeNet-5 for 2 epochs, evaluate it, then
+# quantize it to int8 (PTQ) and to 4 bits (QAT, 1 epoch) and print float vs int8 vs int4.
 DEMO_DIR ?= $(BUILD)/demo
 demo: all
 	@bash scripts/fetch_data.sh --only mnist
 	@mkdir -p $(DEMO_DIR)
 	$(BUILD)/examples/mnist_cnn --epochs 2 --save $(DEMO_DIR)/lenet5.safetensors --metrics-json $(DEMO_DIR)/lenet5.json
 	$(BUILD)/examples/evaluate --model $(DEMO_DIR)/lenet5.safetensors --metrics-json $(DEMO_DIR)/lenet5_eval.json
+	$(BUILD)/examples/ptq --model $(DEMO_DIR)/lenet5.safetensors --bits 8 --calib-samples 1000 \
+	    --save $(DEMO_DIR)/lenet5_int8.safetensors --metrics-json $(DEMO_DIR)/ptq_int8.json
+	$(BUILD)/examples/qat --model $(DEMO_DIR)/lenet5.safetensors --bits 4 --epochs 1 \
+	    --save $(DEMO_DIR)/lenet5_int4.safetensors --metrics-json $(DEMO_DIR)/qat_int4.json
+	@echo "float vs int8 (post-training) vs int4 (quantization-aware training), LeNet-5 on MNIST:"
+	@$(BUILD)/examples/quant_report --runs $(DEMO_DIR)/ptq_int8.json,$(DEMO_DIR)/qat_int4.json \
+	    --markdown $(DEMO_DIR)/quant_report.md
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)

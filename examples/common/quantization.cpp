@@ -131,7 +131,9 @@ nlohmann::json quantized_results(const Evaluation& float_ev, const Evaluation& f
           {"int_test_accuracy", int_ev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
           {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
           {"output_scale", model.output_qparams.scale[0]}, {"float_file_bytes", file_bytes(float_path)},
-          {"quantized_file_bytes", quantized_bytes}};
+          {"quantized_file_bytes", quantized_bytes},
+          {"float_images_per_second", float_ev.images_per_second()},
+          {"int_images_per_second", int_ev.images_per_second()}};
 }
 
 }  // namespace qgrad::examples

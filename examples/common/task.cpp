@@ -1,5 +1,6 @@
 #include "examples/common/task.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "core/atomic_file.h"
@@ -70,7 +71,9 @@ Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t n
   double loss_sum = 0;
   for (size_t b = 0; b < loader.num_batches(); ++b) {
     data::Batch batch = loader.batch(b);
+    const auto start = std::chrono::steady_clock::now();
     Tensor logits = model(batch.images);
+    ev.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const int64_t n = batch.labels.numel();
     loss_sum += cross_entropy(logits, batch.labels).item() * static_cast<double>(n);
     std::vector<int32_t> pred = argmax(logits, 1).to_vector<int32_t>();
@@ -82,6 +85,7 @@ Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t n
     seen += n;
   }
   model.train(was_training);
+  ev.images = seen;
   ev.accuracy = seen ? static_cast<double>(correct) / seen : 0;
   ev.loss = seen ? loss_sum / seen : 0;
   return ev;

@@ -45,6 +45,9 @@ struct Evaluation {
   double accuracy = 0;
   double loss = 0;
   std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+  int64_t images = 0;
+  double forward_seconds = 0;  // time in model(images) only, not in loading or scoring
+  double images_per_second() const { return forward_seconds > 0 ? images / forward_seconds : 0; }
 };
 
 // Runs model in eval mode without a graph over the whole loader; restores the mode after.
