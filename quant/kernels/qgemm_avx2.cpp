@@ -71,39 +71,59 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
   }
 }
 
+// One row of the micro-kernel for one k-pair, as AT&T assembly text: broadcast the row's
+// (a0, a1) int16 word from ADDR into ymm14, multiply it into both B vectors (ymm12, ymm13), add
+// into the row's two accumulators; ymm15 holds the first product, ymm14 is reused for the second.
+// (Fixed scratch registers, declared clobbered: an in-out operand counts twice against GCC's
+// limit of 30 asm operands, and the 12 accumulators already take 24.)
+#define QGEMM_AVX2_ROW(addr, lo, hi)             \
+  "vpbroadcastd " addr ", %%ymm14\n\t"           \
+  "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"       \
+  "vpaddd %%ymm15, %[" lo "], %[" lo "]\n\t"     \
+  "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"       \
+  "vpaddd %%ymm14, %[" hi "], %[" hi "]\n\t"
+// One k-pair for all six rows: rows 0-2 at a0 + {0, 1, 2} * row_bytes, rows 3-5 at a3 + ...;
+// b_off / a_off are the byte offsets of this k-pair in the panel and in each row.
+#define QGEMM_AVX2_PAIR(b_off, a_off)                                 \
+  "vmovdqu " b_off "(%[b]), %%ymm12\n\t"                              \
+  "vmovdqu " b_off "+32(%[b]), %%ymm13\n\t"                           \
+  QGEMM_AVX2_ROW(a_off "(%[a0])", "c00", "c01")                       \
+  QGEMM_AVX2_ROW(a_off "(%[a0],%[row_bytes],1)", "c10", "c11")        \
+  QGEMM_AVX2_ROW(a_off "(%[a0],%[row_bytes],2)", "c20", "c21")        \
+  QGEMM_AVX2_ROW(a_off "(%[a3])", "c30", "c31")                       \
+  QGEMM_AVX2_ROW(a_off "(%[a3],%[row_bytes],1)", "c40", "c41")        \
+  QGEMM_AVX2_ROW(a_off "(%[a3],%[row_bytes],2)", "c50", "c51")
+
 // tile[6][16] += sum over `pairs` k-pairs of A[r][2g..2g+1] . B[2g..2g+1][c]   (exact, int32)
-// Named accumulators, three row pointers (rows 0-2 at a0 + {0, 1, 2} kp, rows 3-5 at a3 + ...)
-// and an empty asm per row that pins its two accumulators to registers: without it GCC 12
-// hoisted every row's multiplies first and spilled accumulators to the stack inside the loop.
-[[gnu::noinline]] void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, int32_t* tile) {
+// The loop body is inline assembly, two k-pairs per iteration: 12 accumulators + 2 B vectors +
+// the broadcast + one product use all 16 ymm registers, and every form of this loop written with
+// intrinsics made GCC 12 either spill accumulators or add a register copy per row (7 per k-pair),
+// which costs real speed here: Zen 3 dispatches 6 ops per cycle and the loop needs about 32 per
+// 6 cycles of multiplies, so every extra op is lost throughput (measured: ~10%, see
+// docs/kernel_ladder.md).
+void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, int32_t* tile) {
   auto ld = [&](int r, int h) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * kNr + 8 * h)); };
   __m256i c00 = ld(0, 0), c01 = ld(0, 1), c10 = ld(1, 0), c11 = ld(1, 1), c20 = ld(2, 0), c21 = ld(2, 1);
   __m256i c30 = ld(3, 0), c31 = ld(3, 1), c40 = ld(4, 0), c41 = ld(4, 1), c50 = ld(5, 0), c51 = ld(5, 1);
   const int16_t* a0 = a;
   const int16_t* a3 = a + 3 * kp;
-  for (int64_t g = 0; g < pairs; ++g, a0 += 2, a3 += 2, b += kPanelPairBytes) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
-    // (a0, a1) of one row as two int16, broadcast to every column's pair
-    auto mac = [&](const int16_t* at, __m256i& lo, __m256i& hi) {
-      int32_t word;
-      std::memcpy(&word, at, sizeof word);
-      const __m256i av = _mm256_set1_epi32(word);
-      lo = _mm256_add_epi32(lo, _mm256_madd_epi16(av, b0));
-      hi = _mm256_add_epi32(hi, _mm256_madd_epi16(av, b1));
-      __asm__("" : "+x"(lo), "+x"(hi));  // keeps GCC from interleaving rows and spilling (see above)
-    };
-    mac(a0, c00, c01);
-    mac(a0 + kp, c10, c11);
-    mac(a0 + 2 * kp, c20, c21);
-    mac(a3, c30, c31);
-    mac(a3 + kp, c40, c41);
-    mac(a3 + 2 * kp, c50, c51);
-  }
+  const int64_t row_bytes = kp * static_cast<int64_t>(sizeof(int16_t));
+#define QGEMM_AVX2_OPERANDS                                                                            \
+  : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21), \
+    [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)  \
+  : [b] "r"(b), [a0] "r"(a0), [a3] "r"(a3), [row_bytes] "r"(row_bytes)                                   \
+  : "xmm12", "xmm13", "xmm14", "xmm15", "memory"
+  int64_t g = 0;
+  for (; g + 2 <= pairs; g += 2, a0 += 4, a3 += 4, b += 2 * kPanelPairBytes)
+    __asm__(QGEMM_AVX2_PAIR("0", "0") QGEMM_AVX2_PAIR("64", "4") QGEMM_AVX2_OPERANDS);
+  if (g < pairs) __asm__(QGEMM_AVX2_PAIR("0", "0") QGEMM_AVX2_OPERANDS);
+#undef QGEMM_AVX2_OPERANDS
   auto st = [&](int r, int h, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(tile + r * kNr + 8 * h), v); };
   st(0, 0, c00), st(0, 1, c01), st(1, 0, c10), st(1, 1, c11), st(2, 0, c20), st(2, 1, c21);
   st(3, 0, c30), st(3, 1, c31), st(4, 0, c40), st(4, 1, c41), st(5, 0, c50), st(5, 1, c51);
 }
+#undef QGEMM_AVX2_PAIR
+#undef QGEMM_AVX2_ROW
 
 // One task: rows [i0, i0 + rows) x panels [p0, p1), A already packed (kp int16 per row).
 void run_task(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i0, int64_t rows, int64_t p0,
