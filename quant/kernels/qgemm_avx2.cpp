@@ -3,19 +3,21 @@
 //
 // Why int16 and not vpmaddubsw. vpmaddubsw multiplies u8 by s8 and adds adjacent pairs into int16
 // WITH SATURATION (255 * (-128) * 2 = -65280 does not fit), so an exact kernel built on it has to
-// split an operand (the previous version stored weights as nibbles, b = 16 hi + lo) and then needs
-// vpmaddubsw + vpmaddwd = two multiply uops per 16 products. Widening both operands to int16
-// and using vpmaddwd alone (int16 x int16, adjacent pairs summed into int32: |a0 b0 + a1 b1| <=
-// 65280, no saturation possible) is exact with ONE multiply uop per 16 products, the same rate
-// as the unsplit (inexact) vpmaddubsw + vpmaddwd pair that defines the int8 peak. Measured on
-// Zen 3 (bench_kernels prints both peak rows): vpmaddwd + vpaddd reaches the int8 peak, and the
-// kernel went from ~50% of it to ~80% (docs/kernel_ladder.md has the numbers and the other
-// routes: weights split into two halves |b1|, |b2| <= 64 keep vpmaddubsw exact but still cost
-// two multiplies per 16 products, like the nibbles). Weights are widened once, at pack time;
-// activations are widened when a block of rows is packed (O(m k) work against O(m k n) MACs).
+// split an operand (the previous rung, avx2_nibble, stores weights as nibbles, b = 16 hi + lo) and
+// then spends vpmaddubsw + vpmaddwd = two multiply uops per 16 products. Widening both operands
+// to int16 and using vpmaddwd alone (int16 x int16, adjacent pairs summed into int32:
+// |a0 b0 + a1 b1| <= 65280, no saturation possible) is exact with ONE multiply uop per 16
+// products, the rate of the unsplit (inexact) vpmaddubsw + vpmaddwd pair that defines the int8
+// peak. It pays one vpaddd per 16 products instead of one per 32, and the measured vpmaddwd +
+// vpaddd peak on Zen 3 is ~85% of the int8 peak (bench_kernels prints both; most likely the extra
+// adds take issue slots on the multiply ports), so that is this route's ceiling; the kernel reaches ~88% of it,
+// ~75% of the int8 peak, against ~42% for the nibble split (docs/kernel_ladder.md). Splitting the
+// weights into two halves |b1|, |b2| <= 64 instead also keeps vpmaddubsw exact but costs two
+// multiplies per 16 products again, like the nibbles. Weights are widened once, at pack time;
+// activations when a block of rows is packed (O(m k) work against O(m k n) multiply-adds).
 //
-// Micro-kernel: 6 rows x 16 columns = 12 ymm int32 accumulators + 2 B vectors + 1 broadcast
-// (15 of the 16 ymm registers); per k-pair: 2 loads of B, 6 broadcast A words (a0 | a1 << 16),
+// Micro-kernel: 6 rows x 16 columns = 12 ymm int32 accumulators + 2 B vectors + 1 broadcast + 1
+// product (all 16 ymm registers); per k-pair: 2 loads of B, 6 broadcast A words (a0 | a1 << 16),
 // 12 vpmaddwd + 12 vpaddd. Loop nest (GotoBLAS/BLIS style), per task of kMc rows x some panels:
 //   pack A rows -> int16 (each row k contiguous values, zero padded)
 //   for each 16-column panel of B:
@@ -95,12 +97,13 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
   QGEMM_AVX2_ROW(a_off "(%[a3],%[row_bytes],2)", "c50", "c51")
 
 // tile[6][16] += sum over `pairs` k-pairs of A[r][2g..2g+1] . B[2g..2g+1][c]   (exact, int32)
-// The loop body is inline assembly, two k-pairs per iteration: 12 accumulators + 2 B vectors +
-// the broadcast + one product use all 16 ymm registers, and every form of this loop written with
-// intrinsics made GCC 12 either spill accumulators or add a register copy per row (7 per k-pair),
-// which costs real speed here: Zen 3 dispatches 6 ops per cycle and the loop needs about 32 per
-// 6 cycles of multiplies, so every extra op is lost throughput (measured: ~10%, see
-// docs/kernel_ladder.md).
+// The body of the k loop, two k-pairs per iteration, is inline assembly: 12 accumulators + 2 B
+// vectors + the broadcast + one product use all 16 ymm registers, and with intrinsics GCC 12
+// spilled accumulators to the stack inside the loop or, with an empty asm pinning each row's
+// accumulators to registers, still added a register copy per row. Written out, the loop has
+// exactly 32 instructions per k-pair; against the pinned-intrinsics form it measured 1-3% faster
+// (same machine, back to back). Code alignment moves either form by a similar few percent, so
+// compare variants back to back on one machine, and distrust differences of 2-3%.
 void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, int32_t* tile) {
   auto ld = [&](int r, int h) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * kNr + 8 * h)); };
   __m256i c00 = ld(0, 0), c01 = ld(0, 1), c10 = ld(1, 0), c11 = ld(1, 1), c20 = ld(2, 0), c21 = ld(2, 1);
