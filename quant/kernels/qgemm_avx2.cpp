@@ -174,6 +174,7 @@ void qgemm_u8s8s32_avx2(const QGemmCall& c) {
   {
     const size_t a_bytes = static_cast<size_t>(kMc * kp) * sizeof(int16_t);
     auto* a_packed = static_cast<int16_t*>(std::aligned_alloc(64, (a_bytes + 63) / 64 * 64));
+    if (!a_packed) std::abort();  // out of memory (at most 72 rows x 65536 x 2 bytes = 9.4 MB)
     alignas(64) int32_t tiles[kMc * kNr];
     int64_t packed_block = -1;
 #pragma omp for schedule(dynamic, 1)
