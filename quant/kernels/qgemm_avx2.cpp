@@ -10,8 +10,8 @@
 // products, the rate of the unsplit (inexact) vpmaddubsw + vpmaddwd pair that defines the int8
 // peak. It pays one vpaddd per 16 products instead of one per 32, and the measured vpmaddwd +
 // vpaddd peak on Zen 3 is ~85% of the int8 peak (bench_kernels prints both; most likely the extra
-// adds take issue slots on the multiply ports), so that is this route's ceiling; the kernel reaches ~88% of it,
-// ~75% of the int8 peak, against ~42% for the nibble split (docs/kernel_ladder.md). Splitting the
+// adds take issue slots on the multiply ports), so that is this route's ceiling; the kernel reaches ~85-88% of it,
+// 72-75% of the int8 peak, against ~42% for the nibble split (docs/kernel_ladder.md). Splitting the
 // weights into two halves |b1|, |b2| <= 64 instead also keeps vpmaddubsw exact but costs two
 // multiplies per 16 products again, like the nibbles. Weights are widened once, at pack time;
 // activations when a block of rows is packed (O(m k) work against O(m k n) multiply-adds).
@@ -21,7 +21,7 @@
 // 12 vpmaddwd + 12 vpaddd. Loop nest (GotoBLAS/BLIS style), per task of kMc rows x some panels:
 //   pack A rows -> int16 (each row k contiguous values, zero padded)
 //   for each 16-column panel of B:
-//     for each k-block of kKc:            the B sub-panel (kKc x 16 int16 = 8 KiB) stays in L1
+//     for each k-block (<= kKc, equal):   the B sub-panel (kKc x 16 int16 = 8 KiB) stays in L1
 //       for each 6-row micro-tile:        its A (6 x kKc int16 = 3 KiB) streams from L2
 //         accumulate into the tile; after the last k-block, the AVX2 epilogue writes C
 // Ragged m: the packed A block has zero rows past m (computed, never stored); ragged n: the
@@ -73,54 +73,71 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
   }
 }
 
-// One row of the micro-kernel for one k-pair, as AT&T assembly text: broadcast the row's
-// (a0, a1) int16 word from ADDR into ymm14, multiply it into both B vectors (ymm12, ymm13), add
-// into the row's two accumulators; ymm15 holds the first product, ymm14 is reused for the second.
-// (Fixed scratch registers, declared clobbered: an in-out operand counts twice against GCC's
-// limit of 30 asm operands, and the 12 accumulators already take 24.)
+// The micro-kernel's loop is inline assembly (AT&T syntax), for two measured reasons.
+// 1. With intrinsics GCC 12 spilled accumulators to the stack inside the loop or, with an empty
+//    asm pinning each row's accumulators to registers, added a register copy per row.
+// 2. The speed of this loop depends on where it sits relative to 64-byte boundaries (Zen 3
+//    delivers it from the op cache or not by 64-byte windows): the same object code ran at
+//    ~150 GOP/s in one executable and ~141 in another (1024x784x256), and unrelated edits to the
+//    loop nest moved it by as much. Here the loop is 64-byte aligned (.p2align 6) in every
+//    executable: ~143-146 GOP/s wherever it is linked.
+// Registers: the 12 accumulators are operands; ymm12/ymm13 = the two B vectors of a k-pair,
+// ymm14 = the broadcast A word, ymm15 = a product; r8 = B, r9 / r10 = A rows 0 and 3, r11 = loop
+// count (fixed scratch registers declared clobbered: an in-out operand counts twice against
+// GCC's limit of 30 operands and the accumulators already take 24).
+
+// One row, one k-pair: broadcast the row's (a0, a1) int16 word, multiply it into both B vectors,
+// add the two products into the row's two accumulators.
 #define QGEMM_AVX2_ROW(addr, lo, hi)             \
   "vpbroadcastd " addr ", %%ymm14\n\t"           \
   "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"       \
   "vpaddd %%ymm15, %[" lo "], %[" lo "]\n\t"     \
   "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"       \
   "vpaddd %%ymm14, %[" hi "], %[" hi "]\n\t"
-// One k-pair for all six rows: rows 0-2 at a0 + {0, 1, 2} * row_bytes, rows 3-5 at a3 + ...;
-// b_off / a_off are the byte offsets of this k-pair in the panel and in each row.
-#define QGEMM_AVX2_PAIR(b_off, a_off)                                 \
-  "vmovdqu " b_off "(%[b]), %%ymm12\n\t"                              \
-  "vmovdqu " b_off "+32(%[b]), %%ymm13\n\t"                           \
-  QGEMM_AVX2_ROW(a_off "(%[a0])", "c00", "c01")                       \
-  QGEMM_AVX2_ROW(a_off "(%[a0],%[row_bytes],1)", "c10", "c11")        \
-  QGEMM_AVX2_ROW(a_off "(%[a0],%[row_bytes],2)", "c20", "c21")        \
-  QGEMM_AVX2_ROW(a_off "(%[a3])", "c30", "c31")                       \
-  QGEMM_AVX2_ROW(a_off "(%[a3],%[row_bytes],1)", "c40", "c41")        \
-  QGEMM_AVX2_ROW(a_off "(%[a3],%[row_bytes],2)", "c50", "c51")
+// One k-pair for all six rows (rows 0-2 at r9 + {0, 1, 2} row_bytes, rows 3-5 at r10 + ...);
+// b_off / a_off: the byte offsets of this k-pair in the panel and in each row.
+#define QGEMM_AVX2_PAIR(b_off, a_off)                              \
+  "vmovdqu " b_off "(%%r8), %%ymm12\n\t"                           \
+  "vmovdqu " b_off "+32(%%r8), %%ymm13\n\t"                        \
+  QGEMM_AVX2_ROW(a_off "(%%r9)", "c00", "c01")                     \
+  QGEMM_AVX2_ROW(a_off "(%%r9,%[row_bytes],1)", "c10", "c11")      \
+  QGEMM_AVX2_ROW(a_off "(%%r9,%[row_bytes],2)", "c20", "c21")      \
+  QGEMM_AVX2_ROW(a_off "(%%r10)", "c30", "c31")                    \
+  QGEMM_AVX2_ROW(a_off "(%%r10,%[row_bytes],1)", "c40", "c41")     \
+  QGEMM_AVX2_ROW(a_off "(%%r10,%[row_bytes],2)", "c50", "c51")
 
 // tile[6][16] += sum over `pairs` k-pairs of A[r][2g..2g+1] . B[2g..2g+1][c]   (exact, int32)
-// The body of the k loop, two k-pairs per iteration, is inline assembly: 12 accumulators + 2 B
-// vectors + the broadcast + one product use all 16 ymm registers, and with intrinsics GCC 12
-// spilled accumulators to the stack inside the loop or, with an empty asm pinning each row's
-// accumulators to registers, still added a register copy per row. Written out, the loop has
-// exactly 32 instructions per k-pair; against the pinned-intrinsics form it measured 1-3% faster
-// (same machine, back to back). Code alignment moves either form by a similar few percent, so
-// compare variants back to back on one machine, and distrust differences of 2-3%.
+// Per k-pair: 2 loads of B, 6 broadcasts, 12 vpmaddwd, 12 vpaddd; two k-pairs per iteration.
 void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, int32_t* tile) {
   auto ld = [&](int r, int h) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * kNr + 8 * h)); };
   __m256i c00 = ld(0, 0), c01 = ld(0, 1), c10 = ld(1, 0), c11 = ld(1, 1), c20 = ld(2, 0), c21 = ld(2, 1);
   __m256i c30 = ld(3, 0), c31 = ld(3, 1), c40 = ld(4, 0), c41 = ld(4, 1), c50 = ld(5, 0), c51 = ld(5, 1);
-  const int16_t* a0 = a;
-  const int16_t* a3 = a + 3 * kp;
   const int64_t row_bytes = kp * static_cast<int64_t>(sizeof(int16_t));
-#define QGEMM_AVX2_OPERANDS                                                                            \
-  : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21), \
-    [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)  \
-  : [b] "r"(b), [a0] "r"(a0), [a3] "r"(a3), [row_bytes] "r"(row_bytes)                                   \
-  : "xmm12", "xmm13", "xmm14", "xmm15", "memory"
-  int64_t g = 0;
-  for (; g + 2 <= pairs; g += 2, a0 += 4, a3 += 4, b += 2 * kPanelPairBytes)
-    __asm__(QGEMM_AVX2_PAIR("0", "0") QGEMM_AVX2_PAIR("64", "4") QGEMM_AVX2_OPERANDS);
-  if (g < pairs) __asm__(QGEMM_AVX2_PAIR("0", "0") QGEMM_AVX2_OPERANDS);
-#undef QGEMM_AVX2_OPERANDS
+  __asm__(
+      "mov %[b], %%r8\n\t"
+      "mov %[a], %%r9\n\t"
+      "lea (%[a],%[row_bytes],2), %%r10\n\t"
+      "add %[row_bytes], %%r10\n\t"
+      "mov %[double_pairs], %%r11\n\t"
+      "test %%r11, %%r11\n\t"
+      "jz 2f\n\t"
+      ".p2align 6\n"
+      "1:\n\t"
+      QGEMM_AVX2_PAIR("0", "0") QGEMM_AVX2_PAIR("64", "4")
+      "add $128, %%r8\n\t"
+      "add $8, %%r9\n\t"
+      "add $8, %%r10\n\t"
+      "dec %%r11\n\t"
+      "jnz 1b\n"
+      "2:\n\t"
+      "test %[odd], %[odd]\n\t"
+      "jz 3f\n\t"
+      QGEMM_AVX2_PAIR("0", "0")
+      "3:\n\t"
+      : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),
+        [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)
+      : [b] "r"(b), [a] "r"(a), [row_bytes] "r"(row_bytes), [double_pairs] "r"(pairs / 2), [odd] "r"(pairs % 2)
+      : "r8", "r9", "r10", "r11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
   auto st = [&](int r, int h, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(tile + r * kNr + 8 * h), v); };
   st(0, 0, c00), st(0, 1, c01), st(1, 0, c10), st(1, 1, c11), st(2, 0, c20), st(2, 1, c21);
   st(3, 0, c30), st(3, 1, c31), st(4, 0, c40), st(4, 1, c41), st(5, 0, c50), st(5, 1, c51);
@@ -134,13 +151,16 @@ void run_task(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i
   const int64_t pairs_total = detail::div_up(c.k, 2);
   const int64_t panel_bytes = pairs_total * kPanelPairBytes;
   const int64_t micro_tiles = detail::div_up(rows, kMr);
+  // k-blocks of equal size (k = 784: 4 x 98 pairs, not 3 x 128 + 8: a short last block is all overhead)
+  const int64_t kblocks = detail::div_up(pairs_total, kKc / 2);
+  const int64_t block_pairs = detail::div_up(pairs_total, kblocks);
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t j0 = p * kNr, cols = c.n - j0 < kNr ? c.n - j0 : kNr;
     avx2::ColumnParams params;
     avx2::column_params(c, j0, cols, &params);
     const int8_t* panel = c.packed + p * panel_bytes;
-    for (int64_t g0 = 0; g0 < pairs_total; g0 += kKc / 2) {
-      const int64_t pairs = pairs_total - g0 < kKc / 2 ? pairs_total - g0 : kKc / 2;
+    for (int64_t g0 = 0; g0 < pairs_total; g0 += block_pairs) {
+      const int64_t pairs = pairs_total - g0 < block_pairs ? pairs_total - g0 : block_pairs;
       const bool last = g0 + pairs == pairs_total;
       for (int64_t t = 0; t < micro_tiles; ++t) {
         int32_t* tile = tiles + t * kMr * kNr;
