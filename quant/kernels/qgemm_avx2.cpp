@@ -9,11 +9,11 @@
 // |a0 b0 + a1 b1| <= 65280, no saturation possible) is exact with ONE multiply uop per 16
 // products, the rate of the unsplit (inexact) vpmaddubsw + vpmaddwd pair that defines the int8
 // peak. It pays one vpaddd per 16 products instead of one per 32, and the measured vpmaddwd +
-// vpaddd peak on Zen 3 is ~85% of the int8 peak (bench_kernels prints both; most likely the extra
-// adds take issue slots on the multiply ports), so that is this route's ceiling; the kernel reaches ~85-88% of it,
-// 72-75% of the int8 peak, against ~42% for the nibble split (docs/kernel_ladder.md). Splitting the
-// weights into two halves |b1|, |b2| <= 64 instead also keeps vpmaddubsw exact but costs two
-// multiplies per 16 products again, like the nibbles. Weights are widened once, at pack time;
+// vpaddd peak on Zen 3 is ~85% of the int8 peak (bench_kernels prints both; most likely the
+// extra adds take issue slots on the multiply ports), so that is this route's ceiling; the
+// kernel reaches ~85-89% of it, 72-75% of the int8 peak, against ~42% for the nibble split
+// (docs/kernel_ladder.md). Splitting the weights into two halves |b1|, |b2| <= 64 instead also
+// keeps vpmaddubsw exact but costs two multiplies per 16 products again, like the nibbles. Weights are widened once, at pack time;
 // activations when a block of rows is packed (O(m k) work against O(m k n) multiply-adds).
 //
 // Micro-kernel: 6 rows x 16 columns = 12 ymm int32 accumulators + 2 B vectors + 1 broadcast + 1
@@ -94,20 +94,20 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
   "vpaddd %%ymm15, %[" lo "], %[" lo "]\n\t"     \
   "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"       \
   "vpaddd %%ymm14, %[" hi "], %[" hi "]\n\t"
-// One k-pair for all six rows (rows 0-2 at r9 + {0, 1, 2} row_bytes, rows 3-5 at r10 + ...);
-// b_off / a_off: the byte offsets of this k-pair in the panel and in each row.
-#define QGEMM_AVX2_PAIR(b_off, a_off)                              \
-  "vmovdqu " b_off "(%%r8), %%ymm12\n\t"                           \
-  "vmovdqu " b_off "+32(%%r8), %%ymm13\n\t"                        \
-  QGEMM_AVX2_ROW(a_off "(%%r9)", "c00", "c01")                     \
-  QGEMM_AVX2_ROW(a_off "(%%r9,%[row_bytes],1)", "c10", "c11")      \
-  QGEMM_AVX2_ROW(a_off "(%%r9,%[row_bytes],2)", "c20", "c21")      \
-  QGEMM_AVX2_ROW(a_off "(%%r10)", "c30", "c31")                    \
-  QGEMM_AVX2_ROW(a_off "(%%r10,%[row_bytes],1)", "c40", "c41")     \
-  QGEMM_AVX2_ROW(a_off "(%%r10,%[row_bytes],2)", "c50", "c51")
+// One k-pair for all six rows (rows 0-2 at r9 + {0, 1, 2} row_bytes, rows 3-5 at r10 + ...).
+#define QGEMM_AVX2_PAIR                                     \
+  "vmovdqu (%%r8), %%ymm12\n\t"                             \
+  "vmovdqu 32(%%r8), %%ymm13\n\t"                           \
+  QGEMM_AVX2_ROW("(%%r9)", "c00", "c01")                    \
+  QGEMM_AVX2_ROW("(%%r9,%[row_bytes],1)", "c10", "c11")     \
+  QGEMM_AVX2_ROW("(%%r9,%[row_bytes],2)", "c20", "c21")     \
+  QGEMM_AVX2_ROW("(%%r10)", "c30", "c31")                   \
+  QGEMM_AVX2_ROW("(%%r10,%[row_bytes],1)", "c40", "c41")    \
+  QGEMM_AVX2_ROW("(%%r10,%[row_bytes],2)", "c50", "c51")
 
 // tile[6][16] += sum over `pairs` k-pairs of A[r][2g..2g+1] . B[2g..2g+1][c]   (exact, int32)
-// Per k-pair: 2 loads of B, 6 broadcasts, 12 vpmaddwd, 12 vpaddd; two k-pairs per iteration.
+// Per k-pair, one loop iteration: 2 loads of B, 6 broadcasts, 12 vpmaddwd, 12 vpaddd, and 5
+// instructions of loop control. (Unrolled to two k-pairs per iteration it measured ~2% slower.)
 void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, int32_t* tile) {
   auto ld = [&](int r, int h) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * kNr + 8 * h)); };
   __m256i c00 = ld(0, 0), c01 = ld(0, 1), c10 = ld(1, 0), c11 = ld(1, 1), c20 = ld(2, 0), c21 = ld(2, 1);
@@ -118,25 +118,21 @@ void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, in
       "mov %[a], %%r9\n\t"
       "lea (%[a],%[row_bytes],2), %%r10\n\t"
       "add %[row_bytes], %%r10\n\t"
-      "mov %[double_pairs], %%r11\n\t"
+      "mov %[pairs], %%r11\n\t"
       "test %%r11, %%r11\n\t"
       "jz 2f\n\t"
       ".p2align 6\n"
       "1:\n\t"
-      QGEMM_AVX2_PAIR("0", "0") QGEMM_AVX2_PAIR("64", "4")
-      "add $128, %%r8\n\t"
-      "add $8, %%r9\n\t"
-      "add $8, %%r10\n\t"
+      QGEMM_AVX2_PAIR
+      "add $64, %%r8\n\t"
+      "add $4, %%r9\n\t"
+      "add $4, %%r10\n\t"
       "dec %%r11\n\t"
       "jnz 1b\n"
       "2:\n\t"
-      "test %[odd], %[odd]\n\t"
-      "jz 3f\n\t"
-      QGEMM_AVX2_PAIR("0", "0")
-      "3:\n\t"
       : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),
         [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)
-      : [b] "r"(b), [a] "r"(a), [row_bytes] "r"(row_bytes), [double_pairs] "r"(pairs / 2), [odd] "r"(pairs % 2)
+      : [b] "r"(b), [a] "r"(a), [row_bytes] "r"(row_bytes), [pairs] "r"(pairs)
       : "r8", "r9", "r10", "r11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
   auto st = [&](int r, int h, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(tile + r * kNr + 8 * h), v); };
   st(0, 0, c00), st(0, 1, c01), st(1, 0, c10), st(1, 1, c11), st(2, 0, c20), st(2, 1, c21);
