@@ -80,7 +80,7 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
 //    delivers it from the op cache or not by 64-byte windows): the same object code ran at
 //    ~150 GOP/s in one executable and ~141 in another (1024x784x256), and unrelated edits to the
 //    loop nest moved it by as much. Here the loop is 64-byte aligned (.p2align 6) in every
-//    executable: ~143-146 GOP/s wherever it is linked.
+//    executable: ~146-148 GOP/s in bench_kernels, ~149 in a small test program.
 // Registers: the 12 accumulators are operands; ymm12/ymm13 = the two B vectors of a k-pair,
 // ymm14 = the broadcast A word, ymm15 = a product; r8 = B, r9 / r10 = A rows 0 and 3, r11 = loop
 // count (fixed scratch registers declared clobbered: an in-out operand counts twice against
