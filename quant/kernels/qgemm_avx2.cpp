@@ -13,8 +13,9 @@
 // extra adds take issue slots on the multiply ports), so that is this route's ceiling; the
 // kernel reaches ~85-89% of it, 72-75% of the int8 peak, against ~42% for the nibble split
 // (docs/kernel_ladder.md). Splitting the weights into two halves |b1|, |b2| <= 64 instead also
-// keeps vpmaddubsw exact but costs two multiplies per 16 products again, like the nibbles. Weights are widened once, at pack time;
-// activations when a block of rows is packed (O(m k) work against O(m k n) multiply-adds).
+// keeps vpmaddubsw exact but costs two multiplies per 16 products again, like the nibbles.
+// Weights are widened once, at pack time; activations when a block of rows is packed (O(m k)
+// work against O(m k n) multiply-adds).
 //
 // Micro-kernel: 6 rows x 16 columns = 12 ymm int32 accumulators + 2 B vectors + 1 broadcast + 1
 // product (all 16 ymm registers); per k-pair: 2 loads of B, 6 broadcast A words (a0 | a1 << 16),
