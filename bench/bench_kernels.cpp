@@ -3,12 +3,15 @@
 //   shape MxKxN: A [M, K] uint8 x B [K, N] int8 -> C [M, N], fused requantization to uint8
 //   GOP/s = 2 M K N / seconds (a multiply-add is 2 ops); "peak" = the best measured int8
 //   multiply-add rate of this machine (bench/peak/), at the same thread count.
-//   usage: bench_kernels [--json FILE]   (`make bench-kernels` runs it with OMP_WAIT_POLICY=passive,
-//   see the Makefile: spinning OpenMP waiters wreck 2-thread timings on a loaded 2-core machine)
+//   "x sgemm" = the kernel's GOP/s over sgemm's on the same shape and thread count, same run.
+//   usage: bench_kernels [--json FILE] [--threads N]   (default: 1 and 2 threads; `make
+//   bench-kernels` runs it with OMP_WAIT_POLICY=passive, see the Makefile: spinning OpenMP
+//   waiters wreck 2-thread timings on a loaded 2-core machine)
 #include <cblas.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -60,11 +63,14 @@ double peak_gops(int threads) {
 
 int main(int argc, char** argv) {
   std::string json_path;
+  std::vector<int> thread_counts = {1, 2};
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
       json_path = argv[++i];
+    } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc && std::atoi(argv[i + 1]) >= 1) {
+      thread_counts = {std::atoi(argv[++i])};
     } else {
-      std::fprintf(stderr, "usage: %s [--json FILE]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--json FILE] [--threads N]\n", argv[0]);
       return 2;
     }
   }
@@ -78,11 +84,16 @@ int main(int argc, char** argv) {
   nlohmann::json rows = nlohmann::json::array();
   std::printf("qgemm u8 x s8 -> u8 (fused requantization) vs OpenBLAS sgemm; dispatched kernel: %s\n",
               qgemm_kernel().name);
-  for (int threads : {1, 2}) {
+  for (int threads : thread_counts) {
     set_num_threads(threads);
     const double peak = peak_gops(threads);
+#if defined(__x86_64__)
+    std::printf("\nthreads %d, measured int8 peak %.1f GOP/s (vpmaddwd int16 peak %.1f)\n", threads, peak,
+                bench::peak_gops_avx2_int16(threads));
+#else
     std::printf("\nthreads %d, measured int8 peak %.1f GOP/s\n", threads, peak);
-    std::printf("%-24s %-16s %-11s %9s %8s\n", "shape", "MxKxN", "kernel", "GOP/s", "of peak");
+#endif
+    std::printf("%-24s %-16s %-11s %9s %8s %8s\n", "shape", "MxKxN", "kernel", "GOP/s", "of peak", "x sgemm");
     // All qgemm rows first, then all sgemm rows: interleaving them lets OpenBLAS's spinning
     // threads and OpenMP's compete for the same cores and measures that contention instead.
     std::vector<std::vector<std::pair<std::string, double>>> seconds(shapes.size());
@@ -132,10 +143,13 @@ int main(int argc, char** argv) {
       char dims[48];
       std::snprintf(dims, sizeof dims, "%lldx%lldx%lld", static_cast<long long>(s.m), static_cast<long long>(s.k),
                     static_cast<long long>(s.n));
+      double sgemm_seconds = 0;
+      for (const auto& [name, t] : seconds[si])
+        if (name == "sgemm") sgemm_seconds = t;
       for (const auto& [name, t] : seconds[si]) {
         const double gops = ops / t * 1e-9;
-        std::printf("%-24s %-16s %-11s %9.1f %7.0f%%\n", s.what, dims, name.c_str(), gops,
-                    peak > 0 ? 100 * gops / peak : 0);
+        std::printf("%-24s %-16s %-11s %9.1f %7.0f%% %8.2f\n", s.what, dims, name.c_str(), gops,
+                    peak > 0 ? 100 * gops / peak : 0, sgemm_seconds / t);
         rows.push_back({{"shape", dims}, {"what", s.what}, {"kernel", name}, {"threads", threads},
                         {"gops", gops}, {"seconds", t}, {"peak_gops", peak}});
       }

@@ -21,6 +21,7 @@ namespace qgrad::quant {
 
 extern const QGemmKernel kQGemmRef;
 #if defined(__x86_64__)
+extern const QGemmKernel kQGemmAvx2Nibble;
 extern const QGemmKernel kQGemmAvx2;
 extern const QGemmKernel kQGemmAvx512Vnni;
 #elif defined(__aarch64__)
@@ -73,7 +74,7 @@ const std::vector<const QGemmKernel*>& all_kernels() {
   static const std::vector<const QGemmKernel*> kernels = {
       &kQGemmRef,
 #if defined(__x86_64__)
-      &kQGemmAvx2, &kQGemmAvx512Vnni,
+      &kQGemmAvx2Nibble, &kQGemmAvx2, &kQGemmAvx512Vnni,
 #elif defined(__aarch64__)
       &kQGemmNeon, &kQGemmNeonDot,
 #endif

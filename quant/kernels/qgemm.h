@@ -6,7 +6,7 @@
 // The zero point never enters the inner loop: colsum is computed once when B is packed.
 // Output mode 1: C32[i][j] = acc + bias[j]                    (int32, two's-complement wrap)
 // Output mode 2: C8[i][j]  = requantize(acc + bias[j], M0[j], shift[j], out_zp, qmin, qmax)
-// Kernels (registry entries): ref (scalar specification), avx2, avx512vnni (x86-64), neon,
+// Kernels (registry entries): ref (scalar specification), avx2_nibble, avx2, avx512vnni (x86-64), neon,
 // neon_dot (aarch64). Each packs B into its own layout; a PackedB remembers its kernel and
 // using it with another one is an error. Every kernel equals ref bit for bit.
 #pragma once

@@ -1,75 +1,218 @@
-// qgemm_u8s8s32_avx2: the u8 x s8 -> s32 GEMM with vpmaddubsw + vpmaddwd (compiled with -mavx2).
-// Micro-kernel: 4 rows x 16 columns, 8 ymm int32 accumulators; k advances in pairs.
+// qgemm_u8s8s32_avx2: the u8 x s8 -> s32 GEMM with vpmaddwd on int16-widened operands
+// (compiled with -mavx2).
 //
-// Why the weights are split into nibbles. vpmaddubsw multiplies unsigned bytes by signed bytes
-// and adds adjacent pairs into int16 WITH SATURATION: 255 * (-128) * 2 = -65280 does not fit, so
-// the plain instruction silently clips exactly on the extreme values a real layer can produce.
-// Each weight is split at pack time (free: it happens once) into b = 16 * hi + lo with
-// lo = b & 15 in [0, 15] and hi = b >> 4 in [-8, 7]. A column's k-pair is stored as four bytes
-// (lo0, lo1, hi0, hi1) and the activation pair (a0, a1) is broadcast as (a0, a1, a0, a1), so
-// vpmaddubsw yields the int16 lanes a0 lo0 + a1 lo1 <= 7650 and a0 hi0 + a1 hi1 in [-4080, 3570]
-// (never saturating) and vpmaddwd against the constant pair (1, 16) rebuilds
-// a0 b0 + a1 b1 exactly in int32. The other exact routes were: splitting the activations into
-// nibbles (the same instruction count plus masking the broadcast A every step), restricting
-// activations to 7 bits (changes the arithmetic, so not exact against ref), or widening both
-// operands to int16 for vpmaddwd alone (fewer multiplies per MAC but A must be widened per call).
-// The split keeps u8 activations untouched and the inner loop three instructions per vector.
+// Why int16 and not vpmaddubsw. vpmaddubsw multiplies u8 by s8 and adds adjacent pairs into int16
+// WITH SATURATION (255 * (-128) * 2 = -65280 does not fit), so an exact kernel built on it has to
+// split an operand (the previous rung, avx2_nibble, stores weights as nibbles, b = 16 hi + lo) and
+// then spends vpmaddubsw + vpmaddwd = two multiply uops per 16 products. Widening both operands
+// to int16 and using vpmaddwd alone (int16 x int16, adjacent pairs summed into int32:
+// |a0 b0 + a1 b1| <= 65280, no saturation possible) is exact with ONE multiply uop per 16
+// products, the rate of the unsplit (inexact) vpmaddubsw + vpmaddwd pair that defines the int8
+// peak. It pays one vpaddd per 16 products instead of one per 32, and the measured vpmaddwd +
+// vpaddd peak on Zen 3 is ~85% of the int8 peak (bench_kernels prints both; most likely the
+// extra adds take issue slots on the multiply ports), so that is this route's ceiling; the
+// kernel reaches ~85-89% of it, 72-75% of the int8 peak, against ~42% for the nibble split
+// (docs/kernel_ladder.md). Splitting the weights into two halves |b1|, |b2| <= 64 instead also
+// keeps vpmaddubsw exact but costs two multiplies per 16 products again, like the nibbles.
+// Weights are widened once, at pack time; activations when a block of rows is packed (O(m k)
+// work against O(m k n) multiply-adds).
+//
+// Micro-kernel: 6 rows x 16 columns = 12 ymm int32 accumulators + 2 B vectors + 1 broadcast + 1
+// product (all 16 ymm registers); per k-pair: 2 loads of B, 6 broadcast A words (a0 | a1 << 16),
+// 12 vpmaddwd + 12 vpaddd. Loop nest (GotoBLAS/BLIS style), per task of kMc rows x some panels:
+//   pack A rows -> int16 (each row k contiguous values, zero padded)
+//   for each 16-column panel of B:
+//     for each k-block (<= kKc, equal):   the B sub-panel (kKc x 16 int16 = 8 KiB) stays in L1
+//       for each 6-row micro-tile:        its A (6 x kKc int16 = 3 KiB) streams from L2
+//         accumulate into the tile; after the last k-block, the AVX2 epilogue writes C
+// Ragged m: the packed A block has zero rows past m (computed, never stored); ragged n: the
+// packed panel is zero past n (computed, never stored); ragged k: A and B are zero past k.
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include "quant/kernels/cpu_features.h"
+#include "quant/kernels/epilogue_avx2.h"
 #include "quant/kernels/qgemm_tile.h"
 
 namespace qgrad::quant {
 
 namespace {
 
-// int32 lanes a0 * b0 + a1 * b1 for 8 columns, exactly (see the file comment).
-inline __m256i madd_pair_exact(__m256i a_pair, __m256i b_nibbles) {
-  const __m256i lo_hi_weights = _mm256_set1_epi32(0x00100001);  // int16 (1, 16)
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(a_pair, b_nibbles), lo_hi_weights);
+constexpr int kMr = 6, kNr = 16;
+constexpr int64_t kKc = 256;  // k per block, even (whole k-pairs)
+constexpr int64_t kMc = 72;   // rows per task, a multiple of kMr
+constexpr int kPairBytes = 4;  // one column's k-pair: two int16
+constexpr int64_t kPanelPairBytes = kNr * kPairBytes;
+
+// B [k, n] -> panels of 16 columns; k-pair g of column c is int16 (b[2g][c], b[2g + 1][c]), so
+// 32 bytes hold 8 columns' pairs, matching the int32 lanes vpmaddwd produces.
+void pack_avx2(const int8_t* b, int64_t ldb, int64_t k, int64_t n, int8_t* dst) {
+  detail::pack_panels(b, ldb, k, n, kNr, 2, kPairBytes, dst, [](const int8_t* v, int8_t* out) {
+    const int16_t pair[2] = {v[0], v[1]};
+    std::memcpy(out, pair, sizeof pair);
+  });
 }
 
-struct Avx2Micro {
-  static constexpr int kMr = 4, kNr = 16, kKg = 2, kGroupBytes = 4;
+// rows_padded rows of A, widened to int16, row r at dst + r * kp; zeros past k and past `rows`.
+void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padded, int64_t k, int64_t kp,
+                  int16_t* dst) {
+  for (int64_t r = 0; r < rows_padded; ++r) {
+    int16_t* d = dst + r * kp;
+    int64_t p = 0;
+    if (r < rows) {
+      const uint8_t* s = a + r * lda;
+      for (; p + 16 <= k; p += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + p),
+                            _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + p))));
+      for (; p < k; ++p) d[p] = s[p];
+    }
+    std::memset(d + p, 0, static_cast<size_t>(kp - p) * sizeof(int16_t));
+  }
+}
 
-  static void run(const uint8_t* const* a, int64_t k, const int8_t* panel, int32_t* tile) {
-    __m256i acc[kMr][2];
-    for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
-    auto step = [&](int64_t g, const uint8_t* const* at) {
-      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + g * 64));
-      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + g * 64 + 32));
-      for (int r = 0; r < kMr; ++r) {
-        const __m256i av = _mm256_set1_epi16(static_cast<short>(detail::load_word<kKg>(at[r])));
-        acc[r][0] = _mm256_add_epi32(acc[r][0], madd_pair_exact(av, b0));
-        acc[r][1] = _mm256_add_epi32(acc[r][1], madd_pair_exact(av, b1));
+// The micro-kernel's loop is inline assembly (AT&T syntax), for two measured reasons.
+// 1. With intrinsics GCC 12 spilled accumulators to the stack inside the loop or, with an empty
+//    asm pinning each row's accumulators to registers, added a register copy per row.
+// 2. The speed of this loop depends on where it sits relative to 64-byte boundaries (Zen 3
+//    delivers it from the op cache or not by 64-byte windows): the same object code ran at
+//    ~150 GOP/s in one executable and ~141 in another (1024x784x256), and unrelated edits to the
+//    loop nest moved it by as much. Here the loop is 64-byte aligned (.p2align 6) in every
+//    executable: ~146-148 GOP/s in bench_kernels, ~149 in a small test program.
+// Registers: the 12 accumulators are operands; ymm12/ymm13 = the two B vectors of a k-pair,
+// ymm14 = the broadcast A word, ymm15 = a product; r8 = B, r9 / r10 = A rows 0 and 3, r11 = loop
+// count (fixed scratch registers declared clobbered: an in-out operand counts twice against
+// GCC's limit of 30 operands and the accumulators already take 24).
+
+// One row, one k-pair: broadcast the row's (a0, a1) int16 word, multiply it into both B vectors,
+// add the two products into the row's two accumulators.
+#define QGEMM_AVX2_ROW(addr, lo, hi)             \
+  "vpbroadcastd " addr ", %%ymm14\n\t"           \
+  "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\t"       \
+  "vpaddd %%ymm15, %[" lo "], %[" lo "]\n\t"     \
+  "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\t"       \
+  "vpaddd %%ymm14, %[" hi "], %[" hi "]\n\t"
+// One k-pair for all six rows (rows 0-2 at r9 + {0, 1, 2} row_bytes, rows 3-5 at r10 + ...).
+#define QGEMM_AVX2_PAIR                                     \
+  "vmovdqu (%%r8), %%ymm12\n\t"                             \
+  "vmovdqu 32(%%r8), %%ymm13\n\t"                           \
+  QGEMM_AVX2_ROW("(%%r9)", "c00", "c01")                    \
+  QGEMM_AVX2_ROW("(%%r9,%[row_bytes],1)", "c10", "c11")     \
+  QGEMM_AVX2_ROW("(%%r9,%[row_bytes],2)", "c20", "c21")     \
+  QGEMM_AVX2_ROW("(%%r10)", "c30", "c31")                   \
+  QGEMM_AVX2_ROW("(%%r10,%[row_bytes],1)", "c40", "c41")    \
+  QGEMM_AVX2_ROW("(%%r10,%[row_bytes],2)", "c50", "c51")
+
+// tile[6][16] += sum over `pairs` k-pairs of A[r][2g..2g+1] . B[2g..2g+1][c]   (exact, int32)
+// Per k-pair, one loop iteration: 2 loads of B, 6 broadcasts, 12 vpmaddwd, 12 vpaddd, and 5
+// instructions of loop control. (Unrolled to two k-pairs per iteration it measured ~2% slower.)
+void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, int32_t* tile) {
+  auto ld = [&](int r, int h) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * kNr + 8 * h)); };
+  __m256i c00 = ld(0, 0), c01 = ld(0, 1), c10 = ld(1, 0), c11 = ld(1, 1), c20 = ld(2, 0), c21 = ld(2, 1);
+  __m256i c30 = ld(3, 0), c31 = ld(3, 1), c40 = ld(4, 0), c41 = ld(4, 1), c50 = ld(5, 0), c51 = ld(5, 1);
+  const int64_t row_bytes = kp * static_cast<int64_t>(sizeof(int16_t));
+  __asm__(
+      "mov %[b], %%r8\n\t"
+      "mov %[a], %%r9\n\t"
+      "lea (%[a],%[row_bytes],2), %%r10\n\t"
+      "add %[row_bytes], %%r10\n\t"
+      "mov %[pairs], %%r11\n\t"
+      "test %%r11, %%r11\n\t"
+      "jz 2f\n\t"
+      ".p2align 6\n"
+      "1:\n\t"
+      QGEMM_AVX2_PAIR
+      "add $64, %%r8\n\t"
+      "add $4, %%r9\n\t"
+      "add $4, %%r10\n\t"
+      "dec %%r11\n\t"
+      "jnz 1b\n"
+      "2:\n\t"
+      : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11), [c20] "+x"(c20), [c21] "+x"(c21),
+        [c30] "+x"(c30), [c31] "+x"(c31), [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)
+      : [b] "r"(b), [a] "r"(a), [row_bytes] "r"(row_bytes), [pairs] "r"(pairs)
+      : "r8", "r9", "r10", "r11", "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+  auto st = [&](int r, int h, __m256i v) { _mm256_store_si256(reinterpret_cast<__m256i*>(tile + r * kNr + 8 * h), v); };
+  st(0, 0, c00), st(0, 1, c01), st(1, 0, c10), st(1, 1, c11), st(2, 0, c20), st(2, 1, c21);
+  st(3, 0, c30), st(3, 1, c31), st(4, 0, c40), st(4, 1, c41), st(5, 0, c50), st(5, 1, c51);
+}
+#undef QGEMM_AVX2_PAIR
+#undef QGEMM_AVX2_ROW
+
+// One task: rows [i0, i0 + rows) x panels [p0, p1), A already packed (kp int16 per row).
+void run_task(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i0, int64_t rows, int64_t p0,
+              int64_t p1, int32_t* tiles) {
+  const int64_t pairs_total = detail::div_up(c.k, 2);
+  const int64_t panel_bytes = pairs_total * kPanelPairBytes;
+  const int64_t micro_tiles = detail::div_up(rows, kMr);
+  // k-blocks of equal size (k = 784: 4 x 98 pairs, not 3 x 128 + 8: a short last block is all overhead)
+  const int64_t kblocks = detail::div_up(pairs_total, kKc / 2);
+  const int64_t block_pairs = detail::div_up(pairs_total, kblocks);
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t j0 = p * kNr, cols = c.n - j0 < kNr ? c.n - j0 : kNr;
+    avx2::ColumnParams params;
+    avx2::column_params(c, j0, cols, &params);
+    const int8_t* panel = c.packed + p * panel_bytes;
+    for (int64_t g0 = 0; g0 < pairs_total; g0 += block_pairs) {
+      const int64_t pairs = pairs_total - g0 < block_pairs ? pairs_total - g0 : block_pairs;
+      const bool last = g0 + pairs == pairs_total;
+      for (int64_t t = 0; t < micro_tiles; ++t) {
+        int32_t* tile = tiles + t * kMr * kNr;
+        if (g0 == 0) std::memset(tile, 0, kMr * kNr * sizeof(int32_t));
+        micro_6x16(a_packed + t * kMr * kp + 2 * g0, kp, panel + g0 * kPanelPairBytes, pairs, tile);
+        if (last) {
+          const int64_t r0 = t * kMr, n_rows = rows - r0 < kMr ? rows - r0 : kMr;
+          avx2::store_tile(c, tile, i0 + r0, j0, n_rows, cols, params);
+        }
       }
-    };
-    detail::for_each_a_group<kMr, kKg>(a, k, step);
-    for (int r = 0; r < kMr; ++r) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kNr), acc[r][0]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kNr + 8), acc[r][1]);
     }
   }
-};
-
-void pack_avx2(const int8_t* b, int64_t ldb, int64_t k, int64_t n, int8_t* dst) {
-  detail::pack_panels(b, ldb, k, n, Avx2Micro::kNr, Avx2Micro::kKg, Avx2Micro::kGroupBytes, dst,
-                      [](const int8_t* v, int8_t* out) {
-                        for (int t = 0; t < 2; ++t) {
-                          out[t] = static_cast<int8_t>(v[t] & 15);
-                          out[2 + t] = static_cast<int8_t>(v[t] >> 4);
-                        }
-                      });
 }
 
-void qgemm_u8s8s32_avx2(const QGemmCall& c) { detail::drive<Avx2Micro>(c, c.za); }
+// Tasks are kMc-row blocks, each also cut into column ranges when there are too few row blocks
+// to feed every thread (a batch-64 Linear is one row block). A thread packs a row block's A
+// once and reuses it for its next task when that has the same rows. Dynamic scheduling: on a
+// shared machine a descheduled thread then delays one task, not a fixed half of the work.
+void qgemm_u8s8s32_avx2(const QGemmCall& c) {
+  const int64_t kp = detail::div_up(c.k, 16) * 16;
+  const int64_t panels = detail::div_up(c.n, kNr);
+  const int64_t mblocks = detail::div_up(c.m, kMc);
+  const bool parallel = c.m * c.n * c.k >= (int64_t{1} << 18) && omp_get_max_threads() > 1;
+  const int64_t want_tasks = parallel ? 4 * omp_get_max_threads() : 1;
+  int64_t nblocks = mblocks >= want_tasks ? 1 : detail::div_up(want_tasks, mblocks);
+  nblocks = nblocks < panels ? nblocks : panels;
+  const int64_t panels_per_block = detail::div_up(panels, nblocks);
+  nblocks = detail::div_up(panels, panels_per_block);
+  const int64_t tasks = mblocks * nblocks;
+#pragma omp parallel if (parallel && tasks > 1)
+  {
+    const size_t a_bytes = static_cast<size_t>(kMc * kp) * sizeof(int16_t);
+    auto* a_packed = static_cast<int16_t*>(std::aligned_alloc(64, (a_bytes + 63) / 64 * 64));
+    if (!a_packed) std::abort();  // out of memory (at most 72 rows x 65536 x 2 bytes = 9.4 MB)
+    alignas(64) int32_t tiles[kMc * kNr];
+    int64_t packed_block = -1;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t mb = task / nblocks, nb = task % nblocks;
+      const int64_t i0 = mb * kMc, rows = c.m - i0 < kMc ? c.m - i0 : kMc;
+      if (mb != packed_block) {
+        pack_a_block(c.a + i0 * c.lda, c.lda, rows, detail::div_up(rows, kMr) * kMr, c.k, kp, a_packed);
+        packed_block = mb;
+      }
+      const int64_t p0 = nb * panels_per_block, p1 = p0 + panels_per_block < panels ? p0 + panels_per_block : panels;
+      run_task(c, a_packed, kp, i0, rows, p0, p1, tiles);
+    }
+    std::free(a_packed);
+  }
+}
 
 }  // namespace
 
 extern const QGemmKernel kQGemmAvx2;
-const QGemmKernel kQGemmAvx2 = {"avx2", Avx2Micro::kNr, Avx2Micro::kKg, Avx2Micro::kGroupBytes,
-                                pack_avx2, qgemm_u8s8s32_avx2, detail::cpu_has_avx2};
+const QGemmKernel kQGemmAvx2 = {"avx2", kNr, 2, kPairBytes, pack_avx2, qgemm_u8s8s32_avx2, detail::cpu_has_avx2};
 
 }  // namespace qgrad::quant
 #endif

@@ -6,12 +6,14 @@
 //            requantize.h's integer formula)
 //   ref    — the "ref" kernel (the scalar specification)
 //   kernel — the kernel under test
-// Cases: m = 1..7 (micro-tile 4 plus 3) and a few m past the 128-row block, n not a multiple of
-// any tile (1, 15, 17, 33, 63, 300), k = 1, below the group size, odd, and 1000+; values uniform
-// random or extreme (A all 255 against B of -128/127, the vpmaddubsw saturation case); random
-// zero points, strided A (lda > k) and C (ldc > n, the gap must stay untouched), with and without
-// bias, int32 output and requantized uint8 output with random multipliers/shifts (per tensor and
-// per channel, including left shifts), random or ReLU clamps.
+// Cases: m = 1..7 (micro-tiles of 4 and 6 plus a ragged one) and m across the row blocks (72 for
+// avx2, 128 for the others), n not a multiple of any tile (1, 15, 17, 33, 63, 300) and n split
+// across threads, k = 1, below the group size, odd, across avx2's 256 k-block (255, 256, 257,
+// 513) and 1000+; values uniform random or extreme (A all 255 against B of -128/127, the
+// vpmaddubsw saturation case); random zero points, strided A (lda > k) and C (ldc > n, the gap
+// must stay untouched), with and without bias, int32 output and requantized uint8 output with
+// random multipliers/shifts (per tensor and per channel; a mix including left shifts, or all
+// right shifts of at least 1, real < 1/2, which takes avx2's 32-bit epilogue), random or ReLU clamps.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -48,6 +50,15 @@ inline std::vector<SweepCase> sweep_cases() {
   cases.push_back({4, 63, 2051, 1});
   cases.push_back({131, 300, 77, 0});
   cases.push_back({260, 40, 19, 3});
+  // k across avx2's k-block of 256, m across its 72-row block, and shapes big enough that the
+  // threaded kernels split both m and n into tasks
+  cases.push_back({7, 16, 255, 1});
+  cases.push_back({6, 17, 256, 2});
+  cases.push_back({73, 47, 257, 1});
+  cases.push_back({145, 33, 513, 3});
+  cases.push_back({72, 16, 600, 0});
+  cases.push_back({80, 200, 600, 0});
+  cases.push_back({150, 70, 300, 1});
   return cases;
 }
 
@@ -73,11 +84,14 @@ inline std::string run_case(const quant::QGemmKernel& kernel, const SweepCase& s
     for (auto& v : bias) v = static_cast<int32_t>(uni(-(1 << 20), 1 << 20));
   }
   const bool per_channel = uni(0, 1);
+  const bool small_multipliers = uni(0, 1);
   const size_t nq = per_channel ? static_cast<size_t>(n) : 1;
   std::vector<int32_t> mult(nq), shift(nq);
   for (size_t q = 0; q < nq; ++q) {
-    // log-uniform real multiplier in [2^-20, 2^2]: mostly right shifts, some left shifts
-    const double real = std::ldexp(1.0 + std::uniform_real_distribution<double>(0, 1)(rng), static_cast<int>(uni(-21, 1)));
+    // log-uniform real multiplier in [2^-21, 2^2): mostly right shifts, some left shifts; or in
+    // [2^-21, 2^-1): every shift >= 1
+    const int top = small_multipliers ? -2 : 1;
+    const double real = std::ldexp(1.0 + std::uniform_real_distribution<double>(0, 1)(rng), static_cast<int>(uni(-21, top)));
     int s = 0;
     quantize_multiplier(real, &mult[q], &s);
     shift[q] = s;
