@@ -41,6 +41,20 @@ class IntLayer {
   virtual std::string describe() const { return name(); }
 };
 
+// Everything an integer GEMM layer is made of, in the form a file stores it (see
+// quant/int_model_file.h). The scales are not needed to run the layer (the multipliers carry
+// them); they are kept so a saved model can report its ranges.
+struct IntGemmParams {
+  Tensor qweight;                          // int8 [out, k], codes in the symmetric weight_bits range
+  int weight_bits = 8;
+  bool per_channel = true;                 // weight_scale has `out` entries, else one
+  std::vector<float> weight_scale;
+  std::vector<int32_t> bias, multiplier, shift;  // [out]
+  int32_t in_zero_point = 0, out_zero_point = 0, qmin = 0, qmax = 255;
+  bool relu = false;                       // fused: qmin = out_zero_point
+  float in_scale = 1, out_scale = 1;       // the activations' scales on either side
+};
+
 // The GEMM and output stage both quantized layers share.
 struct IntGemm {
   Tensor qweight;                          // int8 [out, k], as saved
@@ -49,16 +63,31 @@ struct IntGemm {
   std::vector<int32_t> multiplier, shift;  // [out]
   int32_t in_zero_point = 0;
   Requantization requant;                  // points into multiplier / shift
+  int weight_bits = 8;
+  bool per_channel = true;
+  bool relu = false;
+  std::vector<float> weight_scale;         // [out] or [1]
+  float in_scale = 1, out_scale = 1;
 
   // Quantizes a float weight [out, k] (already symmetric-quantized by w_qp) and bias [out].
   IntGemm(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
           const QParams& out_qp, bool relu);
+  // From saved integer tensors (load_int_model validates them first); the weight is packed
+  // for the dispatched kernel here.
+  explicit IntGemm(const IntGemmParams& p);
   IntGemm(const IntGemm&) = delete;
   IntGemm& operator=(const IntGemm&) = delete;
   // c [m, out] = requantized (a [m, k] x W^T).
   void run(const uint8_t* a, int64_t m, uint8_t* c) const;
-  // weight, bias, multiplier, shift and [in_zp, out_zp, qmin, qmax] under prefix + ".".
+  // The weight's quantization parameters (symmetric, axis 0 when per channel).
+  QParams weight_qparams() const;
+  QParams output_qparams() const;  // per-tensor unsigned, bits from qmax
+  // Under prefix + ".": weight (int8 [out, k] at 8 bits, else uint8 packed codes, quant/packing.h),
+  // weight_scale, bias, multiplier, shift, zero_points [in_zp, out_zp, qmin, qmax], scales [s_in, s_out].
   void export_tensors(const std::string& prefix, nn::StateDict& out) const;
+
+ private:
+  void pack_weight();  // weight (PackedB) from qweight, requant from the vectors
 };
 
 class QuantizedLinear : public IntLayer {
@@ -66,8 +95,10 @@ class QuantizedLinear : public IntLayer {
   QuantizedLinear(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
                   const QParams& out_qp, bool relu)
       : gemm_(weight, bias, w_qp, in_qp, out_qp, relu) {}
+  explicit QuantizedLinear(const IntGemmParams& p) : gemm_(p) {}
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedLinear"; }
+  std::string describe() const override;
   void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
     gemm_.export_tensors(prefix, out);
   }
@@ -82,6 +113,8 @@ class QuantizedConv2d : public IntLayer {
   // weight [O, C, k, k]; stride and padding as in the float conv (dilation 1, groups 1).
   QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
                   const QParams& out_qp, bool relu, int64_t stride, int64_t padding);
+  // From saved tensors: p.qweight is [O, C k k].
+  QuantizedConv2d(const IntGemmParams& p, int64_t in_channels, int64_t kernel, int64_t stride, int64_t padding);
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedConv2d"; }
   std::string describe() const override;
@@ -89,6 +122,8 @@ class QuantizedConv2d : public IntLayer {
     gemm_.export_tensors(prefix, out);
   }
   const IntGemm& gemm() const { return gemm_; }
+  int64_t in_channels() const { return in_channels_; }
+  int64_t kernel() const { return kernel_; }
 
  private:
   IntGemm gemm_;
@@ -113,10 +148,14 @@ class IntAvgPool2d : public IntLayer {
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return global_ ? "IntGlobalAvgPool" : "IntAvgPool2d"; }
   std::string describe() const override;
+  // zero_points [in_zp, out_zp, 0, qmax] and scales [s_in, s_out] under prefix + ".".
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const override;
+  QParams output_qparams() const;
 
  private:
   Pool2dOptions options_;
   bool global_;
+  float in_scale_, out_scale_;
   double in_over_out_;  // s_in / s_out
   int32_t in_zp_, out_zp_, qmax_;
 };
@@ -132,6 +171,7 @@ class IntReLU : public IntLayer {
   explicit IntReLU(int32_t zero_point) : zero_point_(zero_point) {}
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "IntReLU"; }
+  std::string describe() const override;
 
  private:
   int32_t zero_point_;
