@@ -12,6 +12,7 @@
 
 #include "core/autograd.h"
 #include "examples/common/cli.h"
+#include "examples/common/models.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
 #include "quant/fake_quantize_module.h"
@@ -193,7 +194,7 @@ int main(int argc, char** argv) try {
       if (r.has_output) with_output.push_back(r.index);
     check(seen.size() == with_output.size() + 1, "inspect", "the float model quantizes ", seen.size(),
           " activations but ", path, " has ", with_output.size() + 1);
-    const QParams& in = im.model->input_qparams;
+    const quant::QParams& in = im.model->input_qparams;
     input_hist = histogram_json(quant::histogram(seen[0], -in.scale[0] * in.zero_point[0],
                                                  in.scale[0] * (in.qmax() - in.zero_point[0]), bins));
     std::printf("\nactivations of %lld uniformly sampled training images (float model) against the clip ranges:\n",

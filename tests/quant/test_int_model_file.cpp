@@ -14,6 +14,7 @@
 #include "nn/nn.h"
 #include "quant/int_model_file.h"
 #include "quant/packing.h"
+#include "quant/fake_quantize_module.h"
 #include "quant/prepare.h"
 #include "quant/quant.h"
 
