@@ -201,17 +201,6 @@ std::unique_ptr<IntLayer> gemm_layer(LayerLine& line, TensorTable& table, const 
                 "-bit range [", -wmax, ", ", wmax, "]");
   p.weight_scale = positive_scales(table, prefix + ".weight_scale", p.per_channel ? out : 1);
   p.bias = table.take(prefix + ".bias", DType::Int32, {out}).to_vector<int32_t>();
-  p.multiplier = table.take(prefix + ".multiplier", DType::Int32, {out}).to_vector<int32_t>();
-  p.shift = table.take(prefix + ".shift", DType::Int32, {out}).to_vector<int32_t>();
-  for (size_t c = 0; c < p.multiplier.size(); ++c) {
-    // quantize_multiplier's output: M0 in [2^30, 2^31), or 0 (with shift 0) for a negligible M.
-    const int32_t m = p.multiplier[c];
-    if (!(m >= (1 << 30) || (m == 0 && p.shift[c] == 0)))
-      table.bad(prefix + ".multiplier", "M0 ", m, " of channel ", c, " is not in [2^30, 2^31) (nor 0 with shift 0)");
-    if (p.shift[c] < kMinRequantShift || p.shift[c] > kMaxRequantShift)
-      table.bad(prefix + ".shift", "shift ", p.shift[c], " of channel ", c, " is outside [", kMinRequantShift, ", ",
-                kMaxRequantShift, "]");
-  }
   const ActivationSides a = activation_sides(table, prefix);
   if (a.qmin != (p.relu ? a.out_zp : 0))
     table.bad(prefix + ".zero_points", "qmin ", a.qmin, " does not match relu=", p.relu ? 1 : 0, " (expected ",
@@ -222,8 +211,12 @@ std::unique_ptr<IntLayer> gemm_layer(LayerLine& line, TensorTable& table, const 
   p.qmax = a.qmax;
   p.in_scale = a.in_scale;
   p.out_scale = a.out_scale;
-  if (conv) return std::make_unique<QuantizedConv2d>(p, in, kernel, stride, padding);
-  return std::make_unique<QuantizedLinear>(p);
+  try {  // deriving M0 fails when s_in s_w / s_out is out of range
+    if (conv) return std::make_unique<QuantizedConv2d>(p, in, kernel, stride, padding);
+    return std::make_unique<QuantizedLinear>(p);
+  } catch (const Error& e) {
+    line.bad(e.what());
+  }
 }
 
 QParams activation_qparams(float scale, int32_t zero_point, int bits) {

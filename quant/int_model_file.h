@@ -5,7 +5,8 @@
 //                     for 2- and 4-bit weights uint8 [ceil(out k b / 8)], the same codes packed
 //                     (quant/packing.h: two 4-bit or four 2-bit codes per byte, low bits first)
 //   "i.weight_scale"  float32 [out] (per channel) or [1] (per tensor)
-//   "i.bias", "i.multiplier", "i.shift"   int32 [out]: bias at scale s_in s_w, M0 and shift
+//   "i.bias"          int32 [out], at scale s_in s_w (M0 and shift are derived from the scales,
+//                     as convert derives them, so they are not stored)
 //   "i.zero_points"   int32 [in_zp, out_zp, qmin, qmax]     (also the average pools)
 //   "i.scales"        float32 [s_in, s_out]                 (also the average pools)
 //   "input.qparams", "output.qparams"   float32 [scale, zero_point]
@@ -42,8 +43,8 @@ bool is_int_model(const nn::Metadata& metadata);
 
 // Reads and validates everything: a missing or unexpected tensor, a wrong dtype or shape, an
 // unknown layer kind or option, bits outside 2..8, codes outside the weight range, a bad
-// multiplier, shift, zero point or scale, a checksum mismatch — each a qgrad::Error naming the
-// file, the tensor or layer, and the problem.
+// zero point or scale (or scales whose multiplier s_in s_w / s_out is out of range), a checksum
+// mismatch — each a qgrad::Error naming the file, the tensor or layer, and the problem.
 IntModelFile read_int_model(const std::string& path);
 // The same from an already loaded file (path only names it in messages).
 IntModelFile read_int_model(const nn::SafeTensors& file, const std::string& path);

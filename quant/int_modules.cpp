@@ -49,38 +49,43 @@ IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QP
   in_scale = in_qp.scale[0];
   out_scale = out_qp.scale[0];
   const std::vector<float> bf = b.defined() ? b.detach().to_vector() : std::vector<float>(out, 0.f);
-  const double s_in = in_qp.scale[0], s_out = out_qp.scale[0];
+  const double s_in = in_qp.scale[0];
   for (int64_t o = 0; o < out; ++o) {
     const double acc_scale = s_in * channel_scale(w_qp, o);
     const double bq = std::round(bf[static_cast<size_t>(o)] / acc_scale);
     check(std::fabs(bq) < 2147483647.0, "convert", "bias ", bf[static_cast<size_t>(o)], " of channel ", o,
           " overflows int32 at scale ", acc_scale);
     bias.push_back(static_cast<int32_t>(bq));
-    const FixedMultiplier m(acc_scale / s_out);
-    multiplier.push_back(m.m0);
-    shift.push_back(m.shift);
   }
   in_zero_point = in_qp.zero_point[0];
   const int32_t zp = out_qp.zero_point[0];
   requant = {.out_zero_point = zp, .qmin = relu ? zp : out_qp.qmin(), .qmax = out_qp.qmax()};
-  pack_weight();
+  finish();
 }
 
 IntGemm::IntGemm(const IntGemmParams& p)
-    : qweight(p.qweight), bias(p.bias), multiplier(p.multiplier), shift(p.shift), in_zero_point(p.in_zero_point),
+    : qweight(p.qweight), bias(p.bias), in_zero_point(p.in_zero_point),
       weight_bits(p.weight_bits), per_channel(p.per_channel), relu(p.relu), weight_scale(p.weight_scale),
       in_scale(p.in_scale), out_scale(p.out_scale) {
   requant = {.out_zero_point = p.out_zero_point, .qmin = p.qmin, .qmax = p.qmax};
-  pack_weight();
+  finish();
 }
 
-void IntGemm::pack_weight() {
+void IntGemm::finish() {
   const int64_t out = qweight.size(0), k = qweight.size(1);
   const int8_t* qp = qweight.data<int8_t>();
   std::vector<int8_t> bt(static_cast<size_t>(k * out));  // W^T [k, out]
   for (int64_t o = 0; o < out; ++o)
     for (int64_t j = 0; j < k; ++j) bt[static_cast<size_t>(j * out + o)] = qp[o * k + j];
   weight = pack_b(bt.data(), k, out, out);
+  multiplier.clear();
+  shift.clear();
+  for (int64_t o = 0; o < out; ++o) {
+    const double acc_scale = static_cast<double>(in_scale) * weight_scale[static_cast<size_t>(per_channel ? o : 0)];
+    const FixedMultiplier m(acc_scale / static_cast<double>(out_scale));
+    multiplier.push_back(m.m0);
+    shift.push_back(m.shift);
+  }
   requant.multiplier = multiplier.data();
   requant.shift = shift.data();
   requant.per_channel = true;
@@ -129,8 +134,6 @@ void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) cons
   out[prefix + ".weight_scale"] = from_vector<float>(weight_scale, {static_cast<int64_t>(weight_scale.size())});
   const auto n = static_cast<int64_t>(bias.size());
   out[prefix + ".bias"] = from_vector<int32_t>(bias, {n});
-  out[prefix + ".multiplier"] = from_vector<int32_t>(multiplier, {n});
-  out[prefix + ".shift"] = from_vector<int32_t>(shift, {n});
   out[prefix + ".zero_points"] =
       from_vector<int32_t>({in_zero_point, requant.out_zero_point, requant.qmin, requant.qmax}, {4});
   out[prefix + ".scales"] = from_vector<float>({in_scale, out_scale}, {2});

@@ -42,14 +42,15 @@ class IntLayer {
 };
 
 // Everything an integer GEMM layer is made of, in the form a file stores it (see
-// quant/int_model_file.h). The scales are not needed to run the layer (the multipliers carry
-// them); they are kept so a saved model can report its ranges.
+// quant/int_model_file.h). The requantization multipliers are not stored: they are derived from
+// the three scales by the same double computation convert does (as TFLite derives them from its
+// stored scales), so they come out bit for bit the same.
 struct IntGemmParams {
   Tensor qweight;                          // int8 [out, k], codes in the symmetric weight_bits range
   int weight_bits = 8;
   bool per_channel = true;                 // weight_scale has `out` entries, else one
   std::vector<float> weight_scale;
-  std::vector<int32_t> bias, multiplier, shift;  // [out]
+  std::vector<int32_t> bias;               // [out]
   int32_t in_zero_point = 0, out_zero_point = 0, qmin = 0, qmax = 255;
   bool relu = false;                       // fused: qmin = out_zero_point
   float in_scale = 1, out_scale = 1;       // the activations' scales on either side
@@ -72,8 +73,8 @@ struct IntGemm {
   // Quantizes a float weight [out, k] (already symmetric-quantized by w_qp) and bias [out].
   IntGemm(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
           const QParams& out_qp, bool relu);
-  // From saved integer tensors (load_int_model validates them first); the weight is packed
-  // for the dispatched kernel here.
+  // From saved tensors (load_int_model validates them first); the weight is packed for the
+  // dispatched kernel and M0, shift derived from the scales here.
   explicit IntGemm(const IntGemmParams& p);
   IntGemm(const IntGemm&) = delete;
   IntGemm& operator=(const IntGemm&) = delete;
@@ -83,11 +84,12 @@ struct IntGemm {
   QParams weight_qparams() const;
   QParams output_qparams() const;  // per-tensor unsigned, bits from qmax
   // Under prefix + ".": weight (int8 [out, k] at 8 bits, else uint8 packed codes, quant/packing.h),
-  // weight_scale, bias, multiplier, shift, zero_points [in_zp, out_zp, qmin, qmax], scales [s_in, s_out].
+  // weight_scale, bias, zero_points [in_zp, out_zp, qmin, qmax], scales [s_in, s_out].
   void export_tensors(const std::string& prefix, nn::StateDict& out) const;
 
  private:
-  void pack_weight();  // weight (PackedB) from qweight, requant from the vectors
+  // weight (PackedB) from qweight; multiplier, shift from the scales: M[c] = s_in s_w[c] / s_out.
+  void finish();
 };
 
 class QuantizedLinear : public IntLayer {

@@ -179,8 +179,8 @@ TEST_CASE("int model file: damaged and mismatched files are refused with a messa
   CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '0.bias' is float32 [4], expected int32 [4]"));
 
   fresh();
-  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.shift"] = from_vector<int32_t>({0, 0}, {2}); });
-  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '5.shift' is int32 [2], expected int32 [7]"));
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.bias"] = from_vector<int32_t>({0, 0}, {2}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '5.bias' is int32 [2], expected int32 [7]"));
 
   fresh();
   rewrite(path, [](nn::SafeTensors& st) {
@@ -219,8 +219,12 @@ TEST_CASE("int model file: damaged and mismatched files are refused with a messa
   CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '6.weight': code -128 at index 3"));
 
   fresh();
-  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.multiplier"] = from_vector<int32_t>({5, 5, 5, 5, 5, 5, 5}, {7}); });
-  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '5.multiplier': M0 5 of channel 0"));
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.weight_scale"] = from_vector({1.f, 1.f, 1.f, -2.f, 1.f, 1.f, 1.f}, {7}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '5.weight_scale': scale -2 at index 3 is not positive"));
+
+  fresh();  // s_in s_w / s_out beyond what a fixed-point multiplier holds
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.scales"] = from_vector({1e10f, 1e-10f}, {2}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 5 (QuantizedLinear): qgrad::quantize_multiplier"));
 
   fresh();
   rewrite(path, [](nn::SafeTensors& st) { st.tensors["input.qparams"] = from_vector({0.f, 3.f}, {2}); });

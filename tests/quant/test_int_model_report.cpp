@@ -53,7 +53,7 @@ TEST_CASE("report_int_model: bits, granularity, ranges and bytes per layer", "[q
   for (const auto& [name, t] : st.tensors)
     if (name.rfind("0.", 0) == 0) conv_bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));
   CHECK(conv.file_bytes == conv_bytes);
-  CHECK(conv.file_bytes == 27 + 3 * 4 * 4 + 4 * 4 + 4 * 2);  // 54 codes in 27 bytes; 3 x (scale, bias, M0, shift); zero points; scales
+  CHECK(conv.file_bytes == 27 + 3 * 4 * 2 + 4 * 4 + 4 * 2);  // 54 codes in 27 bytes; 3 x (scale, bias); zero points; scales
   CHECK(rows[1].weight_bits == 0);
   CHECK(!rows[1].has_output);
   CHECK(rows[1].file_bytes == 0);
