@@ -94,7 +94,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 
 }  // namespace
 
-TEST_CASE("int model file: save -> load runs bit-exactly (LeNet-like, MLP-like, pools; 8/4/2-bit weights)", "[quant]") {
+TEST_CASE("int model file: save -> load runs bit-exactly (LeNet-like, MLP-like, pools; 8/4/3/2-bit weights)", "[quant]") {
   Generator gen(41);
   const std::string path = "test_int_model_roundtrip.safetensors";
   struct Case {
@@ -108,7 +108,7 @@ TEST_CASE("int model file: save -> load runs bit-exactly (LeNet-like, MLP-like, 
     Shape calib_shape{16}, test_shape{9};
     for (int64_t d : c.input) calib_shape.push_back(d), test_shape.push_back(d);
     const Tensor calib = randn(calib_shape, gen), x = randn(test_shape, gen);
-    for (int bits : {8, 4, 2}) {
+    for (int bits : {8, 4, 3, 2}) {
       for (bool per_channel : {true, false}) {
         INFO(c.name << ", " << bits << "-bit weights, per_channel " << per_channel);
         auto im = converted(*c.model, calib, bits, bits == 2 ? 4 : 8, per_channel);
@@ -132,7 +132,8 @@ TEST_CASE("int model file: save -> load runs bit-exactly (LeNet-like, MLP-like, 
           if (!g) continue;
           const Tensor w = st.tensors.at(std::to_string(i) + ".weight");
           const int64_t numel = g->qweight.numel();
-          CHECK(w.numel() == (bits == 8 ? numel : (numel * bits + 7) / 8));
+          const int stored = bits == 3 ? 4 : bits;  // 3-bit codes take 4-bit fields
+          CHECK(w.numel() == (bits == 8 ? numel : (numel * stored + 7) / 8));
           CHECK(w.dtype() == (bits == 8 ? DType::Int8 : DType::UInt8));
           CHECK(f.layer_bytes[i] > w.numel());
         }
