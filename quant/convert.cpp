@@ -99,21 +99,4 @@ std::shared_ptr<IntModel> convert(const nn::Sequential& prepared) {
   return model;
 }
 
-void save_int_model(const std::string& path, const IntModel& model, const nn::Metadata& metadata) {
-  nn::StateDict sd;
-  std::string layers;
-  for (size_t i = 0; i < model.layers.size(); ++i) {
-    model.layers[i]->export_tensors(std::to_string(i), sd);
-    layers += model.layers[i]->describe() + "\n";
-  }
-  auto qp = [](const QParams& q) {
-    return from_vector({q.scale[0], static_cast<float>(q.zero_point[0])}, {2});
-  };
-  sd["input.qparams"] = qp(model.input_qparams);
-  sd["output.qparams"] = qp(model.output_qparams);
-  nn::Metadata meta = metadata;
-  meta["qgrad.int_layers"] = layers;
-  nn::save_safetensors(path, sd, meta);
-}
-
 }  // namespace qgrad::quant

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "nn/module.h"
-#include "nn/safetensors.h"
 #include "nn/sequential.h"
 #include "quant/int_modules.h"
 
@@ -36,12 +35,6 @@ class IntModel : public nn::Module {
 
 std::shared_ptr<IntModel> convert(const nn::Sequential& prepared);
 
-// Writes the integer model as safetensors (nn/safetensors.h): layer i's tensors as "i.weight"
-// (int8 [out, k]), "i.bias" (int32), "i.multiplier", "i.shift" (int32, the fixed-point
-// requantization), "i.zero_points" (int32 [in_zp, out_zp, qmin, qmax]); "input.qparams" and
-// "output.qparams" as float32 [scale, zero_point]; the metadata holds "qgrad.int_layers" (one
-// layer description per line) plus the caller's keys (put the qconfig and arch there).
-// Writing only: a loader that rebuilds an IntModel from the file is not implemented yet.
-void save_int_model(const std::string& path, const IntModel& model, const nn::Metadata& metadata = {});
+// Saving and loading: quant/int_model_file.h.
 
 }  // namespace qgrad::quant

@@ -5,13 +5,14 @@
 #include <limits>
 
 #include "core/error.h"
+#include "quant/packing.h"
 #include "quant/quantize.h"
 
 namespace qgrad::quant {
 
 namespace {
 // Per-channel weight scale c (a per-tensor scale serves every channel).
-double weight_scale(const QParams& w, int64_t c) {
+double channel_scale(const QParams& w, int64_t c) {
   return w.scale[static_cast<size_t>(w.per_channel() ? c : 0)];
 }
 
@@ -40,29 +41,80 @@ IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QP
   const int64_t out = w.size(0), k = w.numel() / out;
   check(!w_qp.per_channel() || (w_qp.axis == 0 && w_qp.channels() == out), "convert",
         "weight QParams must be per-tensor or per output channel (axis 0, ", out, " channels)");
-  const Tensor q = quantize(w.detach().contiguous(), w_qp).reshape({out, k});
-  qweight = q;
-  const int8_t* qp = q.data<int8_t>();
-  std::vector<int8_t> bt(static_cast<size_t>(k * out));  // W^T [k, out]
-  for (int64_t o = 0; o < out; ++o)
-    for (int64_t j = 0; j < k; ++j) bt[static_cast<size_t>(j * out + o)] = qp[o * k + j];
-  weight = pack_b(bt.data(), k, out, out);
+  qweight = quantize(w.detach().contiguous(), w_qp).reshape({out, k});
+  weight_bits = w_qp.bits;
+  per_channel = w_qp.per_channel();
+  this->relu = relu;
+  weight_scale = w_qp.scale;
+  in_scale = in_qp.scale[0];
+  out_scale = out_qp.scale[0];
   const std::vector<float> bf = b.defined() ? b.detach().to_vector() : std::vector<float>(out, 0.f);
-  const double s_in = in_qp.scale[0], s_out = out_qp.scale[0];
+  const double s_in = in_qp.scale[0];
   for (int64_t o = 0; o < out; ++o) {
-    const double acc_scale = s_in * weight_scale(w_qp, o);
+    const double acc_scale = s_in * channel_scale(w_qp, o);
     const double bq = std::round(bf[static_cast<size_t>(o)] / acc_scale);
     check(std::fabs(bq) < 2147483647.0, "convert", "bias ", bf[static_cast<size_t>(o)], " of channel ", o,
           " overflows int32 at scale ", acc_scale);
     bias.push_back(static_cast<int32_t>(bq));
-    const FixedMultiplier m(acc_scale / s_out);
-    multiplier.push_back(m.m0);
-    shift.push_back(m.shift);
   }
   in_zero_point = in_qp.zero_point[0];
   const int32_t zp = out_qp.zero_point[0];
-  requant = {.multiplier = multiplier.data(), .shift = shift.data(), .per_channel = true,
-             .out_zero_point = zp, .qmin = relu ? zp : out_qp.qmin(), .qmax = out_qp.qmax()};
+  requant = {.out_zero_point = zp, .qmin = relu ? zp : out_qp.qmin(), .qmax = out_qp.qmax()};
+  finish();
+}
+
+IntGemm::IntGemm(const IntGemmParams& p)
+    : qweight(p.qweight), bias(p.bias), in_zero_point(p.in_zero_point),
+      weight_bits(p.weight_bits), per_channel(p.per_channel), relu(p.relu), weight_scale(p.weight_scale),
+      in_scale(p.in_scale), out_scale(p.out_scale) {
+  requant = {.out_zero_point = p.out_zero_point, .qmin = p.qmin, .qmax = p.qmax};
+  finish();
+}
+
+void IntGemm::finish() {
+  const int64_t out = qweight.size(0), k = qweight.size(1);
+  const int8_t* qp = qweight.data<int8_t>();
+  std::vector<int8_t> bt(static_cast<size_t>(k * out));  // W^T [k, out]
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t j = 0; j < k; ++j) bt[static_cast<size_t>(j * out + o)] = qp[o * k + j];
+  weight = pack_b(bt.data(), k, out, out);
+  multiplier.clear();
+  shift.clear();
+  for (int64_t o = 0; o < out; ++o) {
+    const double acc_scale = static_cast<double>(in_scale) * weight_scale[static_cast<size_t>(per_channel ? o : 0)];
+    const FixedMultiplier m(acc_scale / static_cast<double>(out_scale));
+    multiplier.push_back(m.m0);
+    shift.push_back(m.shift);
+  }
+  requant.multiplier = multiplier.data();
+  requant.shift = shift.data();
+  requant.per_channel = true;
+}
+
+QParams IntGemm::weight_qparams() const {
+  QParams q;
+  q.scale = weight_scale;
+  q.zero_point.assign(weight_scale.size(), 0);
+  q.bits = weight_bits;
+  q.is_signed = true;
+  if (per_channel) q.axis = 0;
+  return q;
+}
+
+namespace {
+// Per-tensor unsigned activation QParams; the bit width is the one whose qmax is 2^bits - 1.
+QParams activation_qparams(float scale, int32_t zero_point, int32_t qmax) {
+  QParams q;
+  q.scale = {scale};
+  q.zero_point = {zero_point};
+  q.bits = 1;
+  while ((1 << q.bits) - 1 < qmax) ++q.bits;
+  return q;
+}
+}  // namespace
+
+QParams IntGemm::output_qparams() const {
+  return activation_qparams(out_scale, requant.out_zero_point, requant.qmax);
 }
 
 void IntGemm::run(const uint8_t* a, int64_t m, uint8_t* c) const {
@@ -71,13 +123,31 @@ void IntGemm::run(const uint8_t* a, int64_t m, uint8_t* c) const {
 }
 
 void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) const {
-  out[prefix + ".weight"] = qweight;
+  const int stored = storage_bits(weight_bits);
+  if (stored == 8) {
+    out[prefix + ".weight"] = qweight;
+  } else {
+    const Tensor w = qweight.contiguous();
+    const auto packed = pack_codes(w.data<int8_t>(), w.numel(), stored);
+    out[prefix + ".weight"] = from_vector<uint8_t>(packed, {static_cast<int64_t>(packed.size())});
+  }
+  out[prefix + ".weight_scale"] = from_vector<float>(weight_scale, {static_cast<int64_t>(weight_scale.size())});
   const auto n = static_cast<int64_t>(bias.size());
   out[prefix + ".bias"] = from_vector<int32_t>(bias, {n});
-  out[prefix + ".multiplier"] = from_vector<int32_t>(multiplier, {n});
-  out[prefix + ".shift"] = from_vector<int32_t>(shift, {n});
   out[prefix + ".zero_points"] =
       from_vector<int32_t>({in_zero_point, requant.out_zero_point, requant.qmin, requant.qmax}, {4});
+  out[prefix + ".scales"] = from_vector<float>({in_scale, out_scale}, {2});
+}
+
+namespace {
+std::string gemm_options(const IntGemm& g) {
+  return cat("weight_bits=", g.weight_bits, ", granularity=", g.per_channel ? "channel" : "tensor",
+             ", relu=", g.relu ? 1 : 0);
+}
+}  // namespace
+
+std::string QuantizedLinear::describe() const {
+  return cat(name(), "(in=", gemm_.weight.k, ", out=", gemm_.weight.n, ", ", gemm_options(gemm_), ")");
 }
 
 Tensor QuantizedLinear::run(const Tensor& q) const {
@@ -98,8 +168,17 @@ QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const
         "expects a square kernel [O, C, k, k], got ", shape_str(weight.shape()));
 }
 
+QuantizedConv2d::QuantizedConv2d(const IntGemmParams& p, int64_t in_channels, int64_t kernel, int64_t stride,
+                                 int64_t padding)
+    : gemm_(p), out_channels_(p.qweight.size(0)), in_channels_(in_channels), kernel_(kernel), stride_(stride),
+      padding_(padding) {
+  check(p.qweight.size(1) == in_channels * kernel * kernel, "QuantizedConv2d", "weight ",
+        shape_str(p.qweight.shape()), " does not hold ", in_channels, " x ", kernel, " x ", kernel, " per output channel");
+}
+
 std::string QuantizedConv2d::describe() const {
-  return cat(name(), "(kernel=", kernel_, ", stride=", stride_, ", padding=", padding_, ")");
+  return cat(name(), "(in=", in_channels_, ", out=", out_channels_, ", kernel=", kernel_, ", stride=", stride_,
+             ", padding=", padding_, ", ", gemm_options(gemm_), ")");
 }
 
 Tensor QuantizedConv2d::run(const Tensor& q) const {
@@ -172,8 +251,8 @@ Tensor IntMaxPool2d::run(const Tensor& q) const {
 
 IntAvgPool2d::IntAvgPool2d(const Pool2dOptions& options, bool global, const QParams& in_qp,
                            const QParams& out_qp)
-    : options_(options), global_(global), in_over_out_(static_cast<double>(in_qp.scale[0]) / out_qp.scale[0]),
-      in_zp_(in_qp.zero_point[0]), out_zp_(out_qp.zero_point[0]), qmax_(out_qp.qmax()) {
+    : options_(options), global_(global), in_scale_(in_qp.scale[0]), out_scale_(out_qp.scale[0]),
+      in_over_out_(static_cast<double>(in_qp.scale[0]) / out_qp.scale[0]), in_zp_(in_qp.zero_point[0]), out_zp_(out_qp.zero_point[0]), qmax_(out_qp.qmax()) {
   require_activation(in_qp, "average pool input");
   require_activation(out_qp, "average pool output");
 }
@@ -183,6 +262,13 @@ std::string IntAvgPool2d::describe() const {
                  : cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=",
                        options_.padding, ")");
 }
+
+void IntAvgPool2d::export_tensors(const std::string& prefix, nn::StateDict& out) const {
+  out[prefix + ".zero_points"] = from_vector<int32_t>({in_zp_, out_zp_, 0, qmax_}, {4});
+  out[prefix + ".scales"] = from_vector<float>({in_scale_, out_scale_}, {2});
+}
+
+QParams IntAvgPool2d::output_qparams() const { return activation_qparams(out_scale_, out_zp_, qmax_); }
 
 Tensor IntAvgPool2d::run(const Tensor& q) const {
   check(q.dim() == 4 && q.dtype() == DType::UInt8, name().c_str(), "expects uint8 [N, C, H, W], got ",
@@ -200,6 +286,8 @@ Tensor IntAvgPool2d::run(const Tensor& q) const {
   });
   return global_ ? out.reshape({win.n, win.c}) : out;
 }
+
+std::string IntReLU::describe() const { return cat(name(), "(zero_point=", zero_point_, ")"); }
 
 Tensor IntReLU::run(const Tensor& q) const {
   Tensor out = q.contiguous().clone();

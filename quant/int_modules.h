@@ -41,6 +41,21 @@ class IntLayer {
   virtual std::string describe() const { return name(); }
 };
 
+// Everything an integer GEMM layer is made of, in the form a file stores it (see
+// quant/int_model_file.h). The requantization multipliers are not stored: they are derived from
+// the three scales by the same double computation convert does (as TFLite derives them from its
+// stored scales), so they come out bit for bit the same.
+struct IntGemmParams {
+  Tensor qweight;                          // int8 [out, k], codes in the symmetric weight_bits range
+  int weight_bits = 8;
+  bool per_channel = true;                 // weight_scale has `out` entries, else one
+  std::vector<float> weight_scale;
+  std::vector<int32_t> bias;               // [out]
+  int32_t in_zero_point = 0, out_zero_point = 0, qmin = 0, qmax = 255;
+  bool relu = false;                       // fused: qmin = out_zero_point
+  float in_scale = 1, out_scale = 1;       // the activations' scales on either side
+};
+
 // The GEMM and output stage both quantized layers share.
 struct IntGemm {
   Tensor qweight;                          // int8 [out, k], as saved
@@ -49,16 +64,32 @@ struct IntGemm {
   std::vector<int32_t> multiplier, shift;  // [out]
   int32_t in_zero_point = 0;
   Requantization requant;                  // points into multiplier / shift
+  int weight_bits = 8;
+  bool per_channel = true;
+  bool relu = false;
+  std::vector<float> weight_scale;         // [out] or [1]
+  float in_scale = 1, out_scale = 1;
 
   // Quantizes a float weight [out, k] (already symmetric-quantized by w_qp) and bias [out].
   IntGemm(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
           const QParams& out_qp, bool relu);
+  // From saved tensors (load_int_model validates them first); the weight is packed for the
+  // dispatched kernel and M0, shift derived from the scales here.
+  explicit IntGemm(const IntGemmParams& p);
   IntGemm(const IntGemm&) = delete;
   IntGemm& operator=(const IntGemm&) = delete;
   // c [m, out] = requantized (a [m, k] x W^T).
   void run(const uint8_t* a, int64_t m, uint8_t* c) const;
-  // weight, bias, multiplier, shift and [in_zp, out_zp, qmin, qmax] under prefix + ".".
+  // The weight's quantization parameters (symmetric, axis 0 when per channel).
+  QParams weight_qparams() const;
+  QParams output_qparams() const;  // per-tensor unsigned, bits from qmax
+  // Under prefix + ".": weight (int8 [out, k] at 8 bits, else uint8 packed codes, quant/packing.h),
+  // weight_scale, bias, zero_points [in_zp, out_zp, qmin, qmax], scales [s_in, s_out].
   void export_tensors(const std::string& prefix, nn::StateDict& out) const;
+
+ private:
+  // weight (PackedB) from qweight; multiplier, shift from the scales: M[c] = s_in s_w[c] / s_out.
+  void finish();
 };
 
 class QuantizedLinear : public IntLayer {
@@ -66,8 +97,10 @@ class QuantizedLinear : public IntLayer {
   QuantizedLinear(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
                   const QParams& out_qp, bool relu)
       : gemm_(weight, bias, w_qp, in_qp, out_qp, relu) {}
+  explicit QuantizedLinear(const IntGemmParams& p) : gemm_(p) {}
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedLinear"; }
+  std::string describe() const override;
   void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
     gemm_.export_tensors(prefix, out);
   }
@@ -82,6 +115,8 @@ class QuantizedConv2d : public IntLayer {
   // weight [O, C, k, k]; stride and padding as in the float conv (dilation 1, groups 1).
   QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
                   const QParams& out_qp, bool relu, int64_t stride, int64_t padding);
+  // From saved tensors: p.qweight is [O, C k k].
+  QuantizedConv2d(const IntGemmParams& p, int64_t in_channels, int64_t kernel, int64_t stride, int64_t padding);
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedConv2d"; }
   std::string describe() const override;
@@ -89,6 +124,8 @@ class QuantizedConv2d : public IntLayer {
     gemm_.export_tensors(prefix, out);
   }
   const IntGemm& gemm() const { return gemm_; }
+  int64_t in_channels() const { return in_channels_; }
+  int64_t kernel() const { return kernel_; }
 
  private:
   IntGemm gemm_;
@@ -113,10 +150,14 @@ class IntAvgPool2d : public IntLayer {
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return global_ ? "IntGlobalAvgPool" : "IntAvgPool2d"; }
   std::string describe() const override;
+  // zero_points [in_zp, out_zp, 0, qmax] and scales [s_in, s_out] under prefix + ".".
+  void export_tensors(const std::string& prefix, nn::StateDict& out) const override;
+  QParams output_qparams() const;
 
  private:
   Pool2dOptions options_;
   bool global_;
+  float in_scale_, out_scale_;
   double in_over_out_;  // s_in / s_out
   int32_t in_zp_, out_zp_, qmax_;
 };
@@ -132,6 +173,7 @@ class IntReLU : public IntLayer {
   explicit IntReLU(int32_t zero_point) : zero_point_(zero_point) {}
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "IntReLU"; }
+  std::string describe() const override;
 
  private:
   int32_t zero_point_;

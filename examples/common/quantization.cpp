@@ -63,26 +63,30 @@ quant::Sampling sampling_from_flags(const Flags& flags) {
           .seed = static_cast<uint64_t>(flags.integer("seed"))};
 }
 
-int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
-                  const quant::Sampling& sampling) {
-  const auto indices = quant::calibration_indices(sampling, static_cast<int64_t>(train_set.size()));
-  const auto& shape = train_set.shape();
+data::Dataset sample_subset(const data::Dataset& set, const quant::Sampling& sampling) {
+  const auto indices = quant::calibration_indices(sampling, static_cast<int64_t>(set.size()));
+  const auto& shape = set.shape();
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
   pixels.reserve(indices.size() * static_cast<size_t>(shape.numel()));
   for (int64_t i : indices) {
-    data::Sample s = train_set.get(static_cast<size_t>(i));
+    data::Sample s = set.get(static_cast<size_t>(i));
     pixels.insert(pixels.end(), s.pixels, s.pixels + shape.numel());
     labels.push_back(s.label);
   }
-  data::Dataset subset(shape, std::move(pixels), std::move(labels), train_set.classes());
+  return data::Dataset(shape, std::move(pixels), std::move(labels), set.classes());
+}
+
+int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
+                  const quant::Sampling& sampling) {
+  data::Dataset subset = sample_subset(train_set, sampling);
   data::DataLoader loader(subset, loader_options(dataset, 250));
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
   for (size_t b = 0; b < loader.num_batches(); ++b) model(loader.batch(b).images);
   model.train(was_training);
-  return static_cast<int64_t>(indices.size());
+  return static_cast<int64_t>(subset.size());
 }
 
 Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader) {
@@ -110,7 +114,7 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
 
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch) {
   if (!flags.given("save")) return 0;
-  nn::Metadata meta{{"arch", arch}};
+  nn::Metadata meta{{"arch", arch}, {"float_model", flags.str("model")}};
   for (const char* key : {"bits", "act-bits", "scheme", "granularity", "observer", "keep-ends"})
     meta[std::string("qconfig.") + key] = flags.str(key);
   quant::save_int_model(flags.str("save"), model, meta);

@@ -12,6 +12,7 @@
 #include "examples/common/task.h"
 #include "nn/sequential.h"
 #include "quant/convert.h"
+#include "quant/int_model_file.h"
 #include "quant/qconfig.h"
 
 namespace qgrad::examples {
@@ -30,6 +31,9 @@ void add_quantization_flags(Flags& flags, const std::string& default_observer);
 quant::QConfig qconfig_from_flags(const Flags& flags, const nn::Module& model);
 quant::Sampling sampling_from_flags(const Flags& flags);
 
+// The samples of set that sampling picks, as a data set of their own.
+data::Dataset sample_subset(const data::Dataset& set, const quant::Sampling& sampling);
+
 // Runs the sampled training images through model (eval mode, no graph) so its observers record
 // their ranges. Returns the number of images used.
 int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
@@ -44,8 +48,8 @@ struct Agreement {
 };
 Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader);
 
-// Writes the integer model to --save (when given) with the arch and the quantization flags in
-// its metadata; returns the file's size in bytes (0 when not saved).
+// Writes the integer model to --save (when given) with the arch, the float checkpoint it came
+// from ("float_model", the --model path) and the quantization flags in its metadata; returns the file's size in bytes (0 when not saved).
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch);
 
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist

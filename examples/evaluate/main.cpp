@@ -1,5 +1,5 @@
-// evaluate: loads a checkpoint written by a training program, rebuilds its model from the
-// architecture recorded in the file, and reports test accuracy, per-class accuracy and the
+// evaluate: loads a checkpoint written by a training program (rebuilding its model from the
+// architecture recorded in the file) or an integer model written by ptq/qat --save, and reports test accuracy, per-class accuracy and the
 // confusion matrix (rows: true class, columns: predicted class).
 //   build/examples/evaluate --model lenet5.safetensors [--data data/mnist]
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include "examples/common/models.h"
 #include "examples/common/task.h"
 #include "nn/nn.h"
+#include "quant/int_model_file.h"
 
 using namespace qgrad;
 
@@ -23,21 +24,33 @@ int main(int argc, char** argv) try {
   check(flags.given("model"), "evaluate", "--model FILE is required");
   examples::apply_threads(flags.integer("threads"));
 
-  nn::Checkpoint ckpt = nn::read_checkpoint(flags.str("model"));
-  auto arch_it = ckpt.metadata.find("arch");
-  check(arch_it != ckpt.metadata.end(), "evaluate", flags.str("model"),
-        ": no 'arch' in the checkpoint's metadata; it was not written by a qgrad training program");
+  // A float checkpoint or an integer model (ptq/qat --save): the metadata says which.
+  const std::string path = flags.str("model");
+  const nn::SafeTensors file = nn::load_safetensors(path);
+  auto arch_it = file.metadata.find("arch");
+  check(arch_it != file.metadata.end(), "evaluate", path,
+        ": no 'arch' in the file's metadata; it was not written by a qgrad training or quantization program");
   const std::string arch = arch_it->second, dataset = examples::dataset_of(arch);
-  auto model = examples::make_model(arch, 0);
-  model->load_state_dict(ckpt.model);
+  std::shared_ptr<nn::Module> model;
+  std::string what;
+  if (quant::is_int_model(file.metadata)) {
+    model = quant::read_int_model(file, path).model;
+    what = "integer model";
+  } else {
+    const nn::Checkpoint ckpt = nn::read_checkpoint(path);
+    auto float_model = examples::make_model(arch, 0);
+    float_model->load_state_dict(ckpt.model);
+    model = float_model;
+    what = "epoch " + std::to_string(ckpt.training.epoch);
+  }
 
   const std::string dir = flags.given("data") ? flags.str("data") : "data/" + dataset;
   data::Dataset test_set = examples::load_dataset(dataset, dir, data::Split::Test);
   data::DataLoader loader(test_set, examples::loader_options(dataset, flags.integer("batch-size")));
   examples::Evaluation ev = examples::evaluate(*model, loader, static_cast<int64_t>(test_set.classes().size()));
 
-  std::printf("%s (%s, epoch %lld) on %zu %s test images: accuracy %.2f%%, loss %.4f\n", flags.str("model").c_str(),
-              arch.c_str(), static_cast<long long>(ckpt.training.epoch), test_set.size(), dataset.c_str(),
+  std::printf("%s (%s, %s) on %zu %s test images: accuracy %.2f%%, loss %.4f\n", path.c_str(), arch.c_str(),
+              what.c_str(), test_set.size(), dataset.c_str(),
               100.0 * ev.accuracy, ev.loss);
   const auto& names = test_set.classes();
   nlohmann::json per_class = nlohmann::json::object();

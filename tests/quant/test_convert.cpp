@@ -174,27 +174,6 @@ TEST_CASE("convert: misuse is reported", "[quant]") {
   CHECK_THROWS_WITH(im->forward_int(zeros({1, 3, 8, 8}, DType::UInt8)), Contains("expects uint8 [N, 2, H, W]"));
 }
 
-TEST_CASE("save_int_model writes the integer tensors and layer list", "[quant]") {
-  Generator gen(25);
-  auto model = conv_net(gen);
-  auto im = convert(*calibrated(*model, randn({4, 2, 8, 8}, gen), {}));
-  const std::string path = "test_save_int_model.safetensors";
-  save_int_model(path, *im, {{"arch", "tiny"}});
-  const nn::SafeTensors st = nn::load_safetensors(path);
-  std::remove(path.c_str());
-  const auto& conv = dynamic_cast<const QuantizedConv2d&>(*im->layers[0]);
-  const Tensor w = st.tensors.at("0.weight");
-  CHECK(w.dtype() == DType::Int8);
-  CHECK(w.shape() == Shape{3, 18});
-  CHECK(w.to_vector<int8_t>() == conv.gemm().qweight.to_vector<int8_t>());
-  CHECK(st.tensors.at("3.bias").to_vector<int32_t>() ==
-        dynamic_cast<const QuantizedLinear&>(*im->layers[3]).gemm().bias);
-  CHECK(st.tensors.at("input.qparams").to_vector()[0] == im->input_qparams.scale[0]);
-  CHECK(st.metadata.at("arch") == "tiny");
-  CHECK(st.metadata.at("qgrad.int_layers").find("QuantizedConv2d(kernel=3, stride=1, padding=1)") !=
-        std::string::npos);
-}
-
 TEST_CASE("convert: a leading Flatten runs on the uint8 codes (MLP)", "[quant]") {
   Generator gen(26);
   nn::Sequential mlp(nn::Flatten(), nn::Linear({.in = 16, .out = 8}, gen), nn::ReLU(),

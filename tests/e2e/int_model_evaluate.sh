@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# End-to-end: a saved integer model is usable on its own. mnist_cnn trains LeNet-5 briefly, ptq
+# quantizes it (4-bit weights, first and last layer at 8 bits, so the file holds packed and
+# unpacked weights) and saves the integer model; `evaluate --model` must detect the integer model
+# from its metadata and report exactly the integer-model accuracy ptq measured, and the file must
+# be well under the float checkpoint's size.
+#   usage: int_model_evaluate.sh path/to/mnist_cnn path/to/ptq path/to/evaluate
+source "$(dirname "$0")/e2e_lib.sh"
+MNIST_CNN="$1"
+PTQ="$2"
+EVALUATE="$3"
+require_mnist_mirror
+
+run_logged train "$MNIST_CNN" --data "$MNIST" --limit-train 3000 --epochs 1 --threads 2 \
+  --save "$WORK/lenet5.safetensors"
+expect "mnist_cnn exits 0" test "$rc" -eq 0
+run_logged ptq "$PTQ" --model "$WORK/lenet5.safetensors" --data "$MNIST" --bits 4 --calib-samples 500 \
+  --threads 2 --save "$WORK/lenet5_w4.safetensors" --metrics-json "$WORK/ptq.json"
+expect "ptq exits 0" test "$rc" -eq 0
+expect "ptq saved the integer model" test -s "$WORK/lenet5_w4.safetensors"
+run_logged eval "$EVALUATE" --model "$WORK/lenet5_w4.safetensors" --data "$MNIST" --threads 2 \
+  --metrics-json "$WORK/eval.json"
+expect "evaluate exits 0 on the integer model" test "$rc" -eq 0
+
+ptq_acc="$(json_get "$WORK/ptq.json" int_test_accuracy)"
+eval_acc="$(json_get "$WORK/eval.json" test_accuracy)"
+echo "ptq integer model: $ptq_acc; evaluate: $eval_acc"
+expect "evaluate's accuracy equals ptq's integer-model accuracy" test "$ptq_acc" = "$eval_acc"
+expect "evaluate says it ran the integer model" grep -q "(lenet5, integer model)" "$WORK/eval.out"
+printed="$(grep -o 'accuracy [0-9.]*%' "$WORK/eval.out" | head -1 | sed 's/^accuracy //')"
+expect "the printed accuracy is ptq's ($printed)" grep -q "integer model accuracy *$printed" "$WORK/ptq.out"
+float_bytes="$(json_get "$WORK/ptq.json" float_file_bytes)"
+int_bytes="$(json_get "$WORK/ptq.json" quantized_file_bytes)"
+echo "file bytes: float $float_bytes, integer (4-bit packed) $int_bytes"
+expect "the 4-bit file is at most 0.15x the float checkpoint" \
+  python3 -c "import sys; sys.exit(0 if $int_bytes <= 0.15 * $float_bytes else 1)"
+finish

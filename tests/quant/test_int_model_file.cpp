@@ -1,0 +1,257 @@
+// save_int_model / load_int_model: a saved integer model comes back computing the same uint8
+// outputs bit for bit (LeNet-like and MLP-like, 8-, 4- and 2-bit weights, average pools and a
+// folded BatchNorm), low-bit weights are stored packed, and damaged or mismatched files are
+// refused with a message naming the tensor or layer.
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "core/autograd.h"
+#include "nn/checkpoint.h"
+#include "nn/nn.h"
+#include "quant/int_model_file.h"
+#include "quant/packing.h"
+#include "quant/fake_quantize_module.h"
+#include "quant/prepare.h"
+#include "quant/quant.h"
+
+using namespace qgrad;
+using namespace qgrad::quant;
+using Catch::Contains;
+
+namespace {
+
+std::shared_ptr<nn::Sequential> lenet_like(Generator& gen) {
+  return std::make_shared<nn::Sequential>(
+      nn::Conv2d({.in = 1, .out = 4, .kernel = 3, .padding = 1}, gen), nn::ReLU(), nn::MaxPool2d({.kernel = 2}),
+      nn::Conv2d({.in = 4, .out = 6, .kernel = 3, .stride = 2}, gen), nn::ReLU(), nn::MaxPool2d({.kernel = 2, .stride = 1}),
+      nn::Flatten(), nn::Linear({.in = 6, .out = 7}, gen), nn::ReLU(), nn::Linear({.in = 7, .out = 5}, gen));
+}
+
+std::shared_ptr<nn::Sequential> mlp_like(Generator& gen) {
+  return std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear({.in = 64, .out = 33}, gen), nn::ReLU(),
+                                          nn::Linear({.in = 33, .out = 10}, gen));
+}
+
+std::shared_ptr<nn::Sequential> pooling_net(Generator& gen) {
+  auto m = std::make_shared<nn::Sequential>(
+      nn::Conv2d({.in = 1, .out = 4, .kernel = 3, .padding = 1, .bias = false}, gen), nn::BatchNorm2d({.features = 4}),
+      nn::ReLU(), nn::AvgPool2d({.kernel = 2}), nn::GlobalAvgPool(), nn::Linear({.in = 4, .out = 3}, gen));
+  NoGradGuard no_grad;  // non-trivial BN running statistics
+  m->train();
+  (*m)(randn({8, 1, 8, 8}, gen));
+  m->eval();
+  return m;
+}
+
+std::shared_ptr<IntModel> converted(const nn::Sequential& model, const Tensor& calib, int weight_bits, int act_bits,
+                                    bool per_channel = true) {
+  auto q = prepare(model, default_qconfig(model, {.weight_bits = weight_bits, .activation_bits = act_bits,
+                                                  .per_channel = per_channel, .keep_ends_8bit = false}));
+  {
+    NoGradGuard no_grad;
+    (*q)(calib);
+  }
+  set_observe(*q, false);
+  set_fake_quant(*q, true);
+  return convert(*q);
+}
+
+std::string crc_lines(const nn::StateDict& sd) {
+  std::string s;
+  for (const auto& [name, t] : sd) {
+    const Tensor c = t.contiguous();
+    const uLong crc = crc32(crc32(0L, Z_NULL, 0), static_cast<const Bytef*>(c.raw_data()),
+                            static_cast<uInt>(c.numel() * static_cast<int64_t>(dtype_size(c.dtype()))));
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08lx", crc);
+    s += name + " " + buf + "\n";
+  }
+  return s;
+}
+
+// Rewrites a saved model after edit() changed its tensors or metadata; the checksums are
+// recomputed (unless keep_crc), so the loader's other checks are the ones that must fire.
+template <class F>
+void rewrite(const std::string& path, F edit, bool keep_crc = false) {
+  nn::SafeTensors st = nn::load_safetensors(path);
+  edit(st);
+  if (!keep_crc) st.metadata["qgrad.crc32"] = crc_lines(st.tensors);
+  nn::save_safetensors(path, st.tensors, st.metadata);
+}
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("int model file: save -> load runs bit-exactly (LeNet-like, MLP-like, pools; 8/4/3/2-bit weights)", "[quant]") {
+  Generator gen(41);
+  const std::string path = "test_int_model_roundtrip.safetensors";
+  struct Case {
+    const char* name;
+    std::shared_ptr<nn::Sequential> model;
+    Shape input;
+  };
+  const std::vector<Case> cases{{"lenet", lenet_like(gen), {1, 12, 12}}, {"mlp", mlp_like(gen), {1, 8, 8}},
+                                {"pools", pooling_net(gen), {1, 8, 8}}};
+  for (const auto& c : cases) {
+    Shape calib_shape{16}, test_shape{9};
+    for (int64_t d : c.input) calib_shape.push_back(d), test_shape.push_back(d);
+    const Tensor calib = randn(calib_shape, gen), x = randn(test_shape, gen);
+    for (int bits : {8, 4, 3, 2}) {
+      for (bool per_channel : {true, false}) {
+        INFO(c.name << ", " << bits << "-bit weights, per_channel " << per_channel);
+        auto im = converted(*c.model, calib, bits, bits == 2 ? 4 : 8, per_channel);
+        save_int_model(path, *im, {{"arch", c.name}});
+        const IntModelFile f = read_int_model(path);
+        REQUIRE(f.model->layers.size() == im->layers.size());
+        for (size_t i = 0; i < im->layers.size(); ++i) CHECK(f.model->layers[i]->describe() == im->layers[i]->describe());
+        CHECK(f.metadata.at("arch") == c.name);
+        const Tensor q = quantize(x, im->input_qparams);
+        const auto want = im->forward_int(q).to_vector<uint8_t>();
+        CHECK(f.model->forward_int(quantize(x, f.model->input_qparams)).to_vector<uint8_t>() == want);
+        CHECK(f.model->input_qparams.bits == im->input_qparams.bits);
+        NoGradGuard no_grad;
+        CHECK((*f.model)(x).to_vector() == (*im)(x).to_vector());
+        // The weights of every quantized layer: packed when the bits allow, codes preserved.
+        const nn::SafeTensors st = nn::load_safetensors(path);
+        for (size_t i = 0; i < im->layers.size(); ++i) {
+          const IntGemm* g = nullptr;
+          if (auto* l = dynamic_cast<const QuantizedLinear*>(im->layers[i].get())) g = &l->gemm();
+          if (auto* l = dynamic_cast<const QuantizedConv2d*>(im->layers[i].get())) g = &l->gemm();
+          if (!g) continue;
+          const Tensor w = st.tensors.at(std::to_string(i) + ".weight");
+          const int64_t numel = g->qweight.numel();
+          const int stored = bits == 3 ? 4 : bits;  // 3-bit codes take 4-bit fields
+          CHECK(w.numel() == (bits == 8 ? numel : (numel * stored + 7) / 8));
+          CHECK(w.dtype() == (bits == 8 ? DType::Int8 : DType::UInt8));
+          CHECK(f.layer_bytes[i] > w.numel());
+        }
+      }
+    }
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("int model file: the metadata describes each layer readably", "[quant]") {
+  Generator gen(42);
+  auto im = converted(*lenet_like(gen), randn({8, 1, 12, 12}, gen), 4, 8);
+  const std::string path = "test_int_model_meta.safetensors";
+  save_int_model(path, *im, {{"arch", "tiny"}});
+  const nn::SafeTensors st = nn::load_safetensors(path);
+  std::remove(path.c_str());
+  const std::string layers = st.metadata.at("qgrad.int_layers");
+  CHECK_THAT(layers, Contains("QuantizedConv2d(in=1, out=4, kernel=3, stride=1, padding=1, weight_bits=4, "
+                              "granularity=channel, relu=1)\nIntMaxPool2d(kernel=2, stride=0, padding=0)\n"));
+  CHECK_THAT(layers, Contains("QuantizedLinear(in=7, out=5, weight_bits=4, granularity=channel, relu=0)"));
+  CHECK(st.metadata.at("qgrad.format") == kIntModelFormat);
+  CHECK(st.metadata.at("qgrad.input_bits") == "8");
+  CHECK(st.tensors.at("input.qparams").to_vector()[0] == im->input_qparams.scale[0]);
+  CHECK(st.tensors.at("0.weight").shape() == Shape{(4 * 9 * 4 + 7) / 8});
+  CHECK_THROWS_WITH(save_int_model(path, *im, {{"qgrad.format", "x"}}), Contains("reserved prefix 'qgrad.'"));
+}
+
+TEST_CASE("int model file: damaged and mismatched files are refused with a message", "[quant]") {
+  Generator gen(43);
+  auto im = converted(*lenet_like(gen), randn({8, 1, 12, 12}, gen), 8, 8);
+  const std::string path = "test_int_model_bad.safetensors";
+  auto fresh = [&] { save_int_model(path, *im, {{"arch", "tiny"}}); };
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors.erase("5.bias"); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains(path) && Contains("tensor '5.bias' is missing"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["9.extra"] = from_vector<int32_t>({1, 2}, {2}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("unexpected tensor '9.extra'"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["0.bias"] = from_vector({1.f, 2.f, 3.f, 4.f}, {4}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '0.bias' is float32 [4], expected int32 [4]"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.bias"] = from_vector<int32_t>({0, 0}, {2}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '5.bias' is int32 [2], expected int32 [7]"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find("IntMaxPool2d"), 12, "IntMinPool2d");
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 1 (IntMinPool2d): unknown layer kind 'IntMinPool2d'"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find("weight_bits=8"), 13, "weight_bits=9");
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 0 (QuantizedConv2d): option weight_bits=9 is outside [2, 8]"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find("stride=1"), 8, "stride=1, dilation=2");
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("unknown option 'dilation'"));
+
+  fresh();  // claims 4-bit weights but stores int8 codes
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find("weight_bits=8"), 13, "weight_bits=4");
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '0.weight' is int8 [4, 9], expected uint8 [18]"));
+
+  fresh();  // -128 is outside the restricted symmetric range
+  rewrite(path, [](nn::SafeTensors& st) {
+    Tensor w = st.tensors.at("6.weight").clone();
+    w.data<int8_t>()[3] = -128;
+    st.tensors["6.weight"] = w;
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '6.weight': code -128 at index 3"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.weight_scale"] = from_vector({1.f, 1.f, 1.f, -2.f, 1.f, 1.f, 1.f}, {7}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '5.weight_scale': scale -2 at index 3 is not positive"));
+
+  fresh();  // s_in s_w / s_out beyond what a fixed-point multiplier holds
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["5.scales"] = from_vector({1e10f, 1e-10f}, {2}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 5 (QuantizedLinear): qgrad::quantize_multiplier"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["input.qparams"] = from_vector({0.f, 3.f}, {2}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor 'input.qparams': scale 0 is not positive"));
+
+  fresh();  // a weight changed without updating the checksum
+  rewrite(path, [](nn::SafeTensors& st) {
+    Tensor w = st.tensors.at("0.weight").clone();
+    w.data<int8_t>()[0] = static_cast<int8_t>(w.data<int8_t>()[0] ^ 1);
+    st.tensors["0.weight"] = w;
+  }, /*keep_crc=*/true);
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '0.weight' is corrupted: CRC-32"));
+
+  fresh();  // one flipped bit in the data section of the file itself
+  std::string bytes = bytes_of(path);
+  bytes[bytes.size() - 5] = static_cast<char>(bytes[bytes.size() - 5] ^ 0x10);
+  write_bytes(path, bytes);
+  CHECK_THROWS_WITH(load_int_model(path), Contains("is corrupted: CRC-32"));
+
+  fresh();
+  bytes = bytes_of(path);
+  write_bytes(path, bytes.substr(0, bytes.size() - 100));
+  CHECK_THROWS_WITH(load_int_model(path), Contains(path) && Contains("load_safetensors"));
+
+  nn::Sequential lin(nn::Linear({.in = 2, .out = 2}, gen));
+  nn::save_checkpoint(path, lin);
+  CHECK_THROWS_WITH(load_int_model(path), Contains("not a qgrad integer model") && Contains("qgrad-checkpoint-1"));
+  std::remove(path.c_str());
+}
