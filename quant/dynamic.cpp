@@ -31,15 +31,15 @@ std::string DynamicQuantLinear::options_str() const {
 }
 
 void DynamicQuantLinear::check_input(const Tensor& x) const {
-  check(x.defined() && x.dtype() == DType::Float32 && x.dim() == 2 && x.size(1) == options_.in &&
-            x.size(0) > 0,
-        "DynamicQuantLinear", "expects a float32 input [N, ", options_.in, "] with N > 0, got ",
-        x.defined() ? shape_str(x.shape()) : "an undefined tensor",
-        x.defined() ? cat(" ", dtype_name(x.dtype())) : "");
-  check(!(grad_mode_enabled() && x.requires_grad()), "DynamicQuantLinear",
-        "is inference only (no gradient flows through rounding to int8 here), but its input ",
-        shape_str(x.shape()), " requires grad; run it under NoGradGuard, or use prepare_qat for "
-        "quantization-aware training");
+  // Written as if/fail, not check(): check's message arguments are evaluated on every call, and
+  // formatting a shape per forward showed up in profiles at batch 1.
+  if (!(x.defined() && x.dtype() == DType::Float32 && x.dim() == 2 && x.size(1) == options_.in && x.size(0) > 0))
+    fail("DynamicQuantLinear", "expects a float32 input [N, ", options_.in, "] with N > 0, got ",
+         x.defined() ? cat(shape_str(x.shape()), " ", dtype_name(x.dtype())) : std::string("an undefined tensor"));
+  if (grad_mode_enabled() && x.requires_grad())
+    fail("DynamicQuantLinear", "is inference only (no gradient flows through rounding to int8 here), but its input ",
+         shape_str(x.shape()), " requires grad; run it under NoGradGuard, or use prepare_qat for "
+         "quantization-aware training");
 }
 
 QParams DynamicQuantLinear::input_qparams(const Tensor& x) {
