@@ -9,7 +9,7 @@
 
 namespace qgrad::quant {
 
-DynamicQuantLinear::DynamicQuantLinear(const nn::Linear& f) : options_(f.options()) {
+DynamicQuantLinear::DynamicQuantLinear(const nn::Linear& f, const QGemmKernel& kernel) : options_(f.options()) {
   const Tensor w = f.weight().detach().contiguous();
   MinMaxObserver obs({.bits = 8, .symmetric = true, .axis = 0});
   obs.observe(w);
@@ -22,7 +22,7 @@ DynamicQuantLinear::DynamicQuantLinear(const nn::Linear& f) : options_(f.options
   std::vector<int8_t> bt(static_cast<size_t>(in * out));
   for (int64_t c = 0; c < out; ++c)
     for (int64_t k = 0; k < in; ++k) bt[static_cast<size_t>(k * out + c)] = q[c * in + k];
-  packed_ = pack_b(bt.data(), in, out, out);
+  packed_ = pack_b(kernel, bt.data(), in, out, out);
 }
 
 std::string DynamicQuantLinear::options_str() const {

@@ -43,8 +43,9 @@ namespace qgrad::quant {
 
 class DynamicQuantLinear : public nn::Module {
  public:
-  // Quantizes and packs float_layer's weight (the float layer is not changed or kept).
-  explicit DynamicQuantLinear(const nn::Linear& float_layer);
+  // Quantizes and packs float_layer's weight (the float layer is not changed or kept) for
+  // kernel (default: the dispatched one; tests pass each registered kernel in turn).
+  explicit DynamicQuantLinear(const nn::Linear& float_layer, const QGemmKernel& kernel = qgemm_kernel());
 
   Tensor forward(const Tensor& x) override;  // float32 [N, in] -> float32 [N, out]
   std::string type_name() const override { return "DynamicQuantLinear"; }

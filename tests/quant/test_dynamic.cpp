@@ -64,21 +64,25 @@ TEST_CASE("DynamicQuantLinear: int32 accumulator and output equal the scalar ref
   Generator gen(3);
   // in = 37 is not a multiple of any kernel's k group; out = 19 is not a multiple of its panel.
   nn::Linear lin({.in = 37, .out = 19}, gen);
-  DynamicQuantLinear q(lin);
-  REQUIRE(q.qweight().dtype() == DType::Int8);
-  REQUIRE(q.weight_qparams().channels() == 19);
-  const Tensor x = uniform(13, 37, -2.f, 3.f, 4);
-  const QParams x_qp = DynamicQuantLinear::input_qparams(x);
-  CHECK(x_qp.zero_point[0] > 0);  // a range with negatives: the zero point is really used
-  const Reference ref = reference(q, x, x_qp);
+  for (const QGemmKernel* kernel : all_kernels()) {
+    if (!kernel->supported()) continue;
+    INFO("kernel " << kernel->name);
+    DynamicQuantLinear q(lin, *kernel);
+    REQUIRE(q.qweight().dtype() == DType::Int8);
+    REQUIRE(q.weight_qparams().channels() == 19);
+    const Tensor x = uniform(13, 37, -2.f, 3.f, 4);
+    const QParams x_qp = DynamicQuantLinear::input_qparams(x);
+    CHECK(x_qp.zero_point[0] > 0);  // a range with negatives: the zero point is really used
+    const Reference ref = reference(q, x, x_qp);
 
-  const std::vector<int32_t> acc = q.accumulate(x, x_qp).to_vector<int32_t>();
-  REQUIRE(acc.size() == ref.acc.size());
-  for (size_t i = 0; i < acc.size(); ++i) REQUIRE(acc[i] == ref.acc[i]);
+    const std::vector<int32_t> acc = q.accumulate(x, x_qp).to_vector<int32_t>();
+    REQUIRE(acc.size() == ref.acc.size());
+    for (size_t i = 0; i < acc.size(); ++i) REQUIRE(acc[i] == ref.acc[i]);
 
-  const std::vector<float> y = q(x).to_vector();
-  for (size_t i = 0; i < y.size(); ++i)
-    REQUIRE(y[i] == Approx(ref.y[i]).epsilon(1e-6).margin(1e-6));
+    const std::vector<float> y = q(x).to_vector();
+    for (size_t i = 0; i < y.size(); ++i)
+      REQUIRE(y[i] == Approx(ref.y[i]).epsilon(1e-6).margin(1e-6));
+  }
 }
 
 TEST_CASE("DynamicQuantLinear: the per-batch range is the batch's min/max with zero exact", "[quant]") {
