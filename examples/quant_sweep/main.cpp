@@ -1,0 +1,244 @@
+// quant_sweep: one table comparing every way of quantizing a float checkpoint's weights that qgrad
+// knows. For each weight bit width (--bits), post-training quantization over the grid
+//   scheme (asym | sym) x granularity (tensor | channel) x activation observer (minmax | ema |
+//   percentile | mse)
+// done as examples/ptq does it (prepare -> calibrate -> freeze observers -> fake-quant evaluate),
+// then the non-linear weight quantizers of quant/nonlinear.h at the same bit width: a k-means
+// codebook per tensor, and power-of-two levels, with the activations quantized as in the linear
+// sym/channel/minmax row. Each row: test accuracy, its change against float, the weight storage
+// at that bit width (computed from the element counts, see model_bytes), and the mean SQNR of the
+// quantized weights against the float ones (quant/metrics.h).
+// Accuracy is the fake-quant model's, so asymmetric weights (which convert(), the integer model,
+// does not accept) are swept like the rest.
+//   build/examples/quant_sweep --model lenet5.safetensors --data data/mnist --bits 8,4,2
+//       --markdown sweep.md --metrics-json sweep.json
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "examples/common/cli.h"
+#include "examples/common/quantization.h"
+#include "examples/common/task.h"
+#include "quant/fake_quantize_module.h"
+#include "quant/metrics.h"
+#include "quant/nonlinear.h"
+#include "quant/prepare.h"
+#include "quant/qat_modules.h"
+#include "quant/quantize.h"
+
+using namespace qgrad;
+
+namespace {
+
+struct Row {
+  std::string method, scheme, granularity, observer;
+  int bits = 32;
+  double accuracy = 0, delta = 0, sqnr_db = 0;
+  int64_t bytes = 0;
+};
+
+std::vector<std::string> split_list(const std::string& s, const char* flag) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  check(!out.empty(), "quant_sweep", "--", flag, " is an empty list");
+  return out;
+}
+
+// The weight quantizers a row applies to every quantized layer.
+enum class Method { Linear, KMeans, PowerOfTwo };
+
+const char* method_name(Method m) {
+  return m == Method::Linear ? "linear" : (m == Method::KMeans ? "kmeans" : "pow2");
+}
+
+int64_t packed_bytes(int bits, int64_t count) { return (bits * count + 7) / 8; }
+
+// A prepared, calibrated model with fake quantization on, and its weights replaced by the
+// method's reconstruction where the method is not linear. Fills row.bytes and row.sqnr_db.
+//   model bytes per quantized layer = packed weight bits + the method's side information
+//     linear:  one float32 scale per channel (+ one byte of zero point each when asymmetric)
+//     kmeans:  the codebook, 2^bits float32 centroids
+//     pow2:    the smallest exponent k_min, one byte
+//   + the bias (int32 in the integer model, float32 here: 4 bytes either way). Layers outside
+//   the Qat layers keep float32 parameters (4 bytes each).
+void quantize_weights(nn::Module& prepared, Method method, Row& row) {
+  NoGradGuard no_grad;
+  double sqnr_sum = 0;
+  int64_t layers = 0, bytes = 0;
+  for (const auto& [name, m] : prepared.named_modules()) {
+    auto* layer = dynamic_cast<quant::QatLayer*>(m.get());
+    if (!layer) {
+      const bool leaf_with_params = m->children().empty() && !dynamic_cast<quant::FakeQuantize*>(m.get());
+      if (leaf_with_params) bytes += 4 * m->num_parameters();
+      continue;
+    }
+    const auto [w, b] = layer->effective_weight_bias();
+    const quant::QParams qp = layer->weight_qparams();
+    const int bits = qp.bits;
+    const int64_t n = w.numel();
+    Tensor w_hat;
+    // w may share storage with the layer's weight, which the non-linear methods overwrite:
+    // measure the error before that.
+    const auto measure = [&] { sqnr_sum += quant::sqnr_db(w, w_hat); };
+    if (method == Method::Linear) {
+      w_hat = quant::fake_quantize(w, qp);
+      measure();
+      bytes += packed_bytes(bits, n) + qp.channels() * (4 + (qp.is_signed ? 0 : 1));
+    } else {
+      check(dynamic_cast<quant::QatConvBn2d*>(layer) == nullptr, "quant_sweep", "layer '", name,
+            "' folds a BatchNorm into its weight; the non-linear rows only handle layers whose "
+            "stored weight is the weight they compute with");
+      w_hat = method == Method::KMeans ? quant::kmeans_quantize(w, {.bits = bits}).reconstruct()
+                                       : quant::power_of_two_quantize(w, bits).reconstruct();
+      measure();
+      bytes += packed_bytes(bits, n) + (method == Method::KMeans ? 4 * (int64_t{1} << bits) : 1);
+      // The layer computes with its stored weight once its own fake quantizer is off.
+      for (auto& [pname, p] : layer->named_parameters())
+        if (pname == "weight") p.copy_(w_hat);
+      layer->weight_fake_quant().set_fake_quant(false);
+    }
+    if (b.defined()) bytes += 4 * b.numel();
+    ++layers;
+  }
+  check(layers > 0, "quant_sweep", "the model has no quantized Conv2d/Linear layer");
+  row.bytes = bytes;
+  row.sqnr_db = sqnr_sum / static_cast<double>(layers);
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string markdown(const std::vector<Row>& rows, const std::string& header) {
+  std::ostringstream md;
+  md << header << "\n\n"
+     << "| method | bits | scheme | granularity | observer | test accuracy | Δ vs float (points) | model bytes | mean weight SQNR (dB) |\n"
+     << "|---|---:|---|---|---|---:|---:|---:|---:|\n";
+  for (const Row& r : rows)
+    md << "| " << r.method << " | " << r.bits << " | " << r.scheme << " | " << r.granularity << " | "
+       << r.observer << " | " << fmt("%.2f%%", 100.0 * r.accuracy) << " | " << fmt("%+.2f", 100.0 * r.delta)
+       << " | " << r.bytes << " | " << (std::isfinite(r.sqnr_db) ? fmt("%.1f", r.sqnr_db) : "-") << " |\n";
+  return md.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  examples::Flags flags;
+  flags.add("model", "", "float checkpoint written by a training program (.safetensors)")
+      .add("data", "", "folder holding the data set's files (default: data/<dataset>)")
+      .add("bits", "8,4,2", "weight bit widths to sweep (2..8), comma-separated")
+      .add("act-bits", "8", "activation bit width (0: the row's weight bit width)")
+      .add("schemes", "asym,sym", "weight schemes to sweep: asym, sym")
+      .add("granularities", "tensor,channel", "weight granularities to sweep: tensor, channel")
+      .add("observers", "minmax,ema,percentile,mse", "activation observers to sweep")
+      .add("keep-ends", "1", "1: first and last quantized layer stay at 8 bits when bits < 8")
+      .add("calib-samples", "1000", "training images that calibrate activation ranges (0: all)")
+      .add("sampling", "uniform", "which calibration images: all, uniform (every k-th), random")
+      .add("seed", "0", "seed of random sampling")
+      .add("limit-test", "0", "evaluate on this many test images, evenly spaced (0: all)")
+      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)")
+      .add("markdown", "", "write the table here (.md)")
+      .add("metrics-json", "", "write the rows here, as a JSON list of objects");
+  flags.parse(argc, argv);
+  check(flags.given("model"), "quant_sweep", "--model FILE is required");
+  const int threads = examples::apply_threads(flags.integer("threads"));
+
+  examples::FloatModel f = examples::load_float_model(flags.str("model"));
+  const std::string dir = flags.given("data") ? flags.str("data") : "data/" + f.dataset;
+  data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
+  data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
+  if (flags.integer("limit-test") > 0) test_set = test_set.evenly_spaced(static_cast<size_t>(flags.integer("limit-test")));
+  data::DataLoader test_loader(test_set, examples::loader_options(f.dataset, 500));
+  const auto classes = static_cast<int64_t>(test_set.classes().size());
+  const quant::Sampling sampling = examples::sampling_from_flags(flags);
+
+  std::vector<int> bit_widths;
+  for (const auto& b : split_list(flags.str("bits"), "bits")) {
+    bit_widths.push_back(std::stoi(b));
+    quant::check_bits(bit_widths.back(), "quant_sweep --bits");
+  }
+  const auto schemes = split_list(flags.str("schemes"), "schemes");
+  const auto grans = split_list(flags.str("granularities"), "granularities");
+  const auto observers = split_list(flags.str("observers"), "observers");
+  for (const auto& s : schemes) check(s == "sym" || s == "asym", "quant_sweep", "--schemes: unknown scheme '", s, "'");
+  for (const auto& g : grans)
+    check(g == "tensor" || g == "channel", "quant_sweep", "--granularities: unknown granularity '", g, "'");
+  for (const auto& o : observers) quant::parse_observer_kind(o);
+
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Row> rows;
+  const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
+  rows.push_back({.method = "float", .scheme = "-", .granularity = "-", .observer = "-", .bits = 32,
+                  .accuracy = fev.accuracy, .sqnr_db = INFINITY, .bytes = 4 * f.model->num_parameters()});
+  int64_t calibrated = 0;
+  // One PTQ run: prepare with the config, calibrate, freeze, then the method's weights.
+  auto run = [&](Method method, int bits, const std::string& scheme, const std::string& gran,
+                 const std::string& observer) {
+    const auto act = static_cast<int>(flags.integer("act-bits"));
+    const quant::QConfig config = quant::default_qconfig(
+        *f.model, {.weight_bits = bits, .activation_bits = act > 0 ? act : bits, .symmetric_weights = scheme == "sym",
+                   .per_channel = gran == "channel", .observer = quant::parse_observer_kind(observer),
+                   .keep_ends_8bit = flags.integer("keep-ends") != 0});
+    auto qmodel = quant::prepare(*f.model, config);
+    calibrated = examples::calibrate(*qmodel, train_set, f.dataset, sampling);
+    quant::set_observe(*qmodel, false);
+    quant::set_fake_quant(*qmodel, true);
+    Row row{.method = method_name(method), .scheme = method == Method::Linear ? scheme : "-",
+            .granularity = method == Method::Linear ? gran : "tensor", .observer = observer, .bits = bits};
+    quantize_weights(*qmodel, method, row);
+    row.accuracy = examples::evaluate(*qmodel, test_loader, classes).accuracy;
+    row.delta = row.accuracy - fev.accuracy;
+    rows.push_back(row);
+    std::printf("%-6s w%d %-4s %-7s %-10s  accuracy %6.2f%%  (%+.2f)  %8lld bytes  SQNR %5.1f dB\n",
+                row.method.c_str(), bits, row.scheme.c_str(), row.granularity.c_str(), observer.c_str(),
+                100.0 * row.accuracy, 100.0 * row.delta, static_cast<long long>(row.bytes), row.sqnr_db);
+    std::fflush(stdout);
+  };
+  std::printf("%s, %d thread(s), %zu test images: float accuracy %.2f%%\n", f.arch.c_str(), threads, test_set.size(),
+              100.0 * fev.accuracy);
+  for (int bits : bit_widths) {
+    for (const auto& scheme : schemes)
+      for (const auto& gran : grans)
+        for (const auto& obs : observers) run(Method::Linear, bits, scheme, gran, obs);
+    run(Method::KMeans, bits, "sym", "channel", "minmax");
+    run(Method::PowerOfTwo, bits, "sym", "channel", "minmax");
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%zu rows in %.1f s\n", rows.size(), seconds);
+
+  const auto act = flags.integer("act-bits");
+  const std::string header =
+      cat("quant_sweep on ", flags.str("model"), " (", f.arch, "): ", test_set.size(), " test images, activations ",
+          act > 0 ? cat(act, "-bit") : std::string("at the weight bit width"), ", calibrated on ", calibrated, " ",
+          flags.str("sampling"), "-sampled training images; first and last layer at 8 bits below 8 bits: ",
+          flags.integer("keep-ends") != 0 ? "yes" : "no", ". Model bytes are computed (packed weight bits + "
+          "scales/zero points/codebook + 32-bit biases), not a file size.");
+  if (flags.given("markdown")) {
+    std::ofstream md(flags.str("markdown"));
+    check(md.good(), "quant_sweep", "cannot write ", flags.str("markdown"));
+    md << markdown(rows, header);
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const Row& r : rows)
+    list.push_back({{"method", r.method}, {"bits", r.bits}, {"scheme", r.scheme}, {"granularity", r.granularity},
+                    {"observer", r.observer}, {"act_bits", r.method == "float" ? 32 : (act > 0 ? act : r.bits)},
+                    {"test_accuracy", r.accuracy}, {"delta_vs_float", r.delta}, {"model_bytes", r.bytes},
+                    {"mean_weight_sqnr_db", std::isfinite(r.sqnr_db) ? nlohmann::json(r.sqnr_db) : nlohmann::json()}});
+  examples::write_json(flags.str("metrics-json"), list);
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "quant_sweep: %s\n", e.what());
+  return 1;
+}
