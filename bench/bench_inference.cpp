@@ -139,7 +139,9 @@ int main(int argc, char** argv) try {
   bool conversion_ok = true;
   std::stringstream model_list(flags.str("models"));
   for (std::string arch; std::getline(model_list, arch, ',');) {
-    Bench b{.arch = arch, .dataset = examples::dataset_of(arch)};
+    Bench b;
+    b.arch = arch;
+    b.dataset = examples::dataset_of(arch);
     const std::string ckpt = flags.str(arch == "lenet5" ? "lenet" : "cifar");
     if (!ckpt.empty()) {
       examples::FloatModel f = examples::load_float_model(ckpt);
