@@ -63,3 +63,10 @@ clean:
 .PHONY: bench-pytorch
 bench-pytorch: all
 	@bash bench/bench_pytorch.sh --build $(BUILD)
+
+# --- bench-inference: int8 vs float inference of LeNet-5 and the CIFAR CNN at batch 1/64/256 and
+# 1/2 threads, qgrad and (when `torch` is importable) PyTorch's eager-mode PTQ, one table, also
+# written to bench/results/inference.json. INFERENCE_ARGS passes --lenet/--cifar CKPT, --data ROOT.
+.PHONY: bench-inference
+bench-inference: all
+	@bash bench/bench_inference.sh --build $(BUILD) $(INFERENCE_ARGS)
