@@ -189,7 +189,9 @@ Tensor QuantizedConv2d::run(const Tensor& q) const {
                       .kernel_h = kernel_, .kernel_w = kernel_, .stride_h = stride_, .stride_w = stride_,
                       .pad_h = padding_, .pad_w = padding_};
   const int64_t n = q.size(0), rows = s.rows(), cols = s.cols(), image = s.channels * s.height * s.width;
+  // Images are independent: im2col and the NHWC -> NCHW transpose run one image per thread.
   std::vector<uint8_t> a(static_cast<size_t>(n * rows * cols));
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i)
     im2col_u8(x.data<uint8_t>() + i * image, s, static_cast<uint8_t>(gemm_.in_zero_point),
               a.data() + i * rows * cols);
@@ -198,6 +200,7 @@ Tensor QuantizedConv2d::run(const Tensor& q) const {
   // [N, Ho Wo, O] -> [N, O, Ho, Wo]
   Tensor out = empty({n, out_channels_, s.out_h(), s.out_w()}, DType::UInt8);
   uint8_t* o = out.data<uint8_t>();
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t ch = 0; ch < out_channels_; ++ch)
@@ -206,8 +209,9 @@ Tensor QuantizedConv2d::run(const Tensor& q) const {
 }
 
 namespace {
-// The pooling windows of an NCHW uint8 tensor: each() sets every output to f(the window's
-// in-bounds input values); padded positions are left out.
+// The pooling windows of an NCHW uint8 tensor: each() sets every output to
+// f(first, rows, cols, row_stride), the window's in-bounds part (padded positions are left out).
+// No allocation per window, and the N*C planes are independent, so they run in parallel.
 struct Windows {
   int64_t n, c, h, w, kernel, stride, padding, oh, ow;
   Windows(const Tensor& q, const Pool2dOptions& o)
@@ -218,17 +222,20 @@ struct Windows {
   }
   template <class F>
   void each(const uint8_t* x, uint8_t* y, F f) const {
-    for (int64_t plane = 0; plane < n * c; ++plane)
-      for (int64_t oy = 0; oy < oh; ++oy)
+#pragma omp parallel for schedule(static)
+    for (int64_t plane = 0; plane < n * c; ++plane) {
+      const uint8_t* in = x + plane * h * w;
+      uint8_t* out = y + plane * oh * ow;
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const int64_t y0 = std::max<int64_t>(0, oy * stride - padding);
+        const int64_t y1 = std::min<int64_t>(h, oy * stride - padding + kernel);
         for (int64_t ox = 0; ox < ow; ++ox) {
-          std::vector<uint8_t> vals;
-          for (int64_t ky = 0; ky < kernel; ++ky)
-            for (int64_t kx = 0; kx < kernel; ++kx) {
-              const int64_t iy = oy * stride - padding + ky, ix = ox * stride - padding + kx;
-              if (iy >= 0 && iy < h && ix >= 0 && ix < w) vals.push_back(x[(plane * h + iy) * w + ix]);
-            }
-          y[(plane * oh + oy) * ow + ox] = f(vals);
+          const int64_t x0 = std::max<int64_t>(0, ox * stride - padding);
+          const int64_t x1 = std::min<int64_t>(w, ox * stride - padding + kernel);
+          out[oy * ow + ox] = f(in + y0 * w + x0, y1 - y0, x1 - x0, w);
         }
+      }
+    }
   }
 };
 }  // namespace
@@ -243,8 +250,12 @@ Tensor IntMaxPool2d::run(const Tensor& q) const {
   const Tensor x = q.contiguous();
   const Windows win(x, options_);
   Tensor out = empty({win.n, win.c, win.oh, win.ow}, DType::UInt8);
-  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [](const std::vector<uint8_t>& v) {
-    return *std::max_element(v.begin(), v.end());
+  // Every window holds at least one input (padding < kernel), so the maximum is a real value.
+  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld) {
+    uint8_t m = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < cols; ++j) m = std::max(m, p[r * ld + j]);
+    return m;
   });
   return out;
 }
@@ -279,9 +290,10 @@ Tensor IntAvgPool2d::run(const Tensor& q) const {
   const Windows win(x, o);
   const FixedMultiplier m(in_over_out_ / static_cast<double>(o.kernel * o.kernel));
   Tensor out = empty({win.n, win.c, win.oh, win.ow}, DType::UInt8);
-  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [&](const std::vector<uint8_t>& v) {
+  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [&](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld) {
     int32_t acc = 0;  // padded positions are real 0, i.e. q - zp = 0
-    for (uint8_t u : v) acc += static_cast<int32_t>(u) - in_zp_;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < cols; ++j) acc += static_cast<int32_t>(p[r * ld + j]) - in_zp_;
     return requantize(acc, m.m0, m.shift, out_zp_, 0, qmax_);
   });
   return global_ ? out.reshape({win.n, win.c}) : out;

@@ -21,9 +21,10 @@ Tensor checked_values(const Tensor& x, const std::string& name) {
   return qgrad::detail::compact(x);
 }
 
+// Called per element: the message (and its shape string) is built only when it fails.
 void require_finite(float v, const std::string& name, const Tensor& x) {
-  check(std::isfinite(v), name.c_str(), "observed a non-finite value (", v, ") in a tensor of shape ",
-        shape_str(x.shape()));
+  if (!std::isfinite(v))
+    fail(name.c_str(), "observed a non-finite value (", v, ") in a tensor of shape ", shape_str(x.shape()));
 }
 
 // Quantize-dequantize MSE of values under qp, in double.

@@ -33,8 +33,10 @@ int main(int argc, char** argv) try {
 
   examples::FloatModel f = examples::load_float_model(flags.str("model"));
   const std::string dir = flags.given("data") ? flags.str("data") : "data/" + f.dataset;
+  // Fine-tuning uses the float training's augmentation (cifar_cnn trains with crop + flip).
   examples::ClassifierData data({.dataset = f.dataset, .dir = dir,
-                                 .batch_size = flags.integer("batch-size"), .seed = seed});
+                                 .batch_size = flags.integer("batch-size"), .seed = seed,
+                                 .augment = f.dataset == "cifar10"});
   const auto classes = static_cast<int64_t>(data.test_set.classes().size());
   const examples::Evaluation fev = examples::evaluate(*f.model, data.test_loader, classes);
 

@@ -1,6 +1,7 @@
 // im2col_u8 (see im2col_u8.h for the layout and why padding is the zero point).
 #include "quant/kernels/im2col_u8.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -29,10 +30,13 @@ void im2col_u8(const uint8_t* image, const Im2colShape& s, uint8_t zero_point, u
             continue;
           }
           const uint8_t* src = image + (c * s.height + y) * s.width;
-          for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
-            const int64_t x = ox * s.stride_w - s.pad_w + kx;
-            dst[kx] = x < 0 || x >= s.width ? zero_point : src[x];
-          }
+          // Columns [lo, hi) of the kernel row fall inside the image: one copy, padding around it.
+          const int64_t x0 = ox * s.stride_w - s.pad_w;
+          const int64_t lo = std::clamp<int64_t>(-x0, 0, s.kernel_w);
+          const int64_t hi = std::clamp<int64_t>(s.width - x0, lo, s.kernel_w);
+          std::memset(dst, zero_point, static_cast<size_t>(lo));
+          std::memcpy(dst + lo, src + x0 + lo, static_cast<size_t>(hi - lo));
+          std::memset(dst + hi, zero_point, static_cast<size_t>(s.kernel_w - hi));
         }
     }
 }
