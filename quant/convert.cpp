@@ -17,9 +17,10 @@ Tensor IntModel::forward(const Tensor& x) {
 }
 
 Tensor IntModel::forward_int(const Tensor& q) const {
-  Tensor h = q;
+  // Inside, 4-D activations are channels last (int_modules.h); outside, NCHW like the float model.
+  Tensor h = q.dim() == 4 ? q.permute({0, 2, 3, 1}).contiguous() : q;
   for (const auto& l : layers) h = l->run(h);
-  return h;
+  return h.dim() == 4 ? h.permute({0, 3, 1, 2}).contiguous() : h;
 }
 
 std::string IntModel::options_str() const {

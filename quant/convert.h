@@ -25,7 +25,7 @@ namespace qgrad::quant {
 class IntModel : public nn::Module {
  public:
   Tensor forward(const Tensor& x) override;       // float32 -> float32 (dequantized output)
-  Tensor forward_int(const Tensor& q) const;      // uint8 -> uint8
+  Tensor forward_int(const Tensor& q) const;      // uint8 -> uint8 (4-D: NCHW, as the float model)
   std::string type_name() const override { return "IntModel"; }
   std::string options_str() const override;
 

@@ -31,7 +31,8 @@ struct FixedMultiplier {
 }  // namespace
 
 IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QParams& in_qp,
-                 const QParams& out_qp, bool relu) {
+                 const QParams& out_qp, bool relu, int64_t conv_channels)
+    : conv_channels(conv_channels) {
   require_activation(in_qp, "input");
   require_activation(out_qp, "output");
   check(w_qp.is_signed && std::all_of(w_qp.zero_point.begin(), w_qp.zero_point.end(),
@@ -63,10 +64,10 @@ IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QP
   finish();
 }
 
-IntGemm::IntGemm(const IntGemmParams& p)
+IntGemm::IntGemm(const IntGemmParams& p, int64_t conv_channels)
     : qweight(p.qweight), bias(p.bias), in_zero_point(p.in_zero_point),
       weight_bits(p.weight_bits), per_channel(p.per_channel), relu(p.relu), weight_scale(p.weight_scale),
-      in_scale(p.in_scale), out_scale(p.out_scale) {
+      in_scale(p.in_scale), out_scale(p.out_scale), conv_channels(conv_channels) {
   requant = {.out_zero_point = p.out_zero_point, .qmin = p.qmin, .qmax = p.qmax};
   finish();
 }
@@ -74,9 +75,15 @@ IntGemm::IntGemm(const IntGemmParams& p)
 void IntGemm::finish() {
   const int64_t out = qweight.size(0), k = qweight.size(1);
   const int8_t* qp = qweight.data<int8_t>();
-  std::vector<int8_t> bt(static_cast<size_t>(k * out));  // W^T [k, out]
+  // W^T [k, out]. For a conv, GEMM row j = (ky kW + kx) C + c takes qweight column
+  // c kH kW + (ky kW + kx): the im2col rows are channels last, the saved weight is not.
+  const int64_t c_in = conv_channels > 0 ? conv_channels : k, taps = k / c_in;
+  check(c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in, " channels");
+  std::vector<int8_t> bt(static_cast<size_t>(k * out));
   for (int64_t o = 0; o < out; ++o)
-    for (int64_t j = 0; j < k; ++j) bt[static_cast<size_t>(j * out + o)] = qp[o * k + j];
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t c = 0; c < c_in; ++c)
+        bt[static_cast<size_t>((t * c_in + c) * out + o)] = qp[o * k + c * taps + t];
   weight = pack_b(bt.data(), k, out, out);
   multiplier.clear();
   shift.clear();
@@ -162,7 +169,7 @@ Tensor QuantizedLinear::run(const Tensor& q) const {
 QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp,
                                  const QParams& in_qp, const QParams& out_qp, bool relu, int64_t stride,
                                  int64_t padding)
-    : gemm_(weight, bias, w_qp, in_qp, out_qp, relu), out_channels_(weight.size(0)),
+    : gemm_(weight, bias, w_qp, in_qp, out_qp, relu, weight.size(1)), out_channels_(weight.size(0)),
       in_channels_(weight.size(1)), kernel_(weight.size(2)), stride_(stride), padding_(padding) {
   check(weight.dim() == 4 && weight.size(2) == weight.size(3), "QuantizedConv2d",
         "expects a square kernel [O, C, k, k], got ", shape_str(weight.shape()));
@@ -170,7 +177,7 @@ QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const
 
 QuantizedConv2d::QuantizedConv2d(const IntGemmParams& p, int64_t in_channels, int64_t kernel, int64_t stride,
                                  int64_t padding)
-    : gemm_(p), out_channels_(p.qweight.size(0)), in_channels_(in_channels), kernel_(kernel), stride_(stride),
+    : gemm_(p, in_channels), out_channels_(p.qweight.size(0)), in_channels_(in_channels), kernel_(kernel), stride_(stride),
       padding_(padding) {
   check(p.qweight.size(1) == in_channels * kernel * kernel, "QuantizedConv2d", "weight ",
         shape_str(p.qweight.shape()), " does not hold ", in_channels, " x ", kernel, " x ", kernel, " per output channel");
@@ -182,40 +189,42 @@ std::string QuantizedConv2d::describe() const {
 }
 
 Tensor QuantizedConv2d::run(const Tensor& q) const {
-  check(q.dim() == 4 && q.size(1) == in_channels_ && q.dtype() == DType::UInt8, "QuantizedConv2d",
-        "expects uint8 [N, ", in_channels_, ", H, W], got ", shape_str(q.shape()));
+  check(q.dim() == 4 && q.size(3) == in_channels_ && q.dtype() == DType::UInt8, "QuantizedConv2d",
+        "expects ", in_channels_, " input channels (uint8 [N, H, W, ", in_channels_,
+        "], channels last inside the integer model), got ", shape_str(q.shape()));
   const Tensor x = q.contiguous();
-  const Im2colShape s{.channels = in_channels_, .height = q.size(2), .width = q.size(3),
+  const Im2colShape s{.channels = in_channels_, .height = q.size(1), .width = q.size(2),
                       .kernel_h = kernel_, .kernel_w = kernel_, .stride_h = stride_, .stride_w = stride_,
                       .pad_h = padding_, .pad_w = padding_};
   const int64_t n = q.size(0), rows = s.rows(), cols = s.cols(), image = s.channels * s.height * s.width;
-  // Images are independent: im2col and the NHWC -> NCHW transpose run one image per thread.
-  std::vector<uint8_t> a(static_cast<size_t>(n * rows * cols));
+  Tensor out = empty({n, s.out_h(), s.out_w(), out_channels_}, DType::UInt8);
+  if (kernel_ == 1 && stride_ == 1 && padding_ == 0) {  // a 1x1 conv is a Linear over the pixels
+    gemm_.run(x.data<uint8_t>(), n * rows, out.data<uint8_t>());
+    return out;
+  }
+  // Images are independent: one im2col per thread, then one GEMM over all N Ho Wo rows. The
+  // unrolled matrix (5 MB for LeNet's first conv at batch 256) is reused from call to call:
+  // fresh pages for it every call cost more page-fault time than the im2col itself.
+  // (The buffer belongs to the calling thread; the OpenMP workers write into it through a.)
+  thread_local std::vector<uint8_t> buffer;
+  buffer.resize(static_cast<size_t>(n * rows * cols));
+  uint8_t* a = buffer.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i)
-    im2col_u8(x.data<uint8_t>() + i * image, s, static_cast<uint8_t>(gemm_.in_zero_point),
-              a.data() + i * rows * cols);
-  std::vector<uint8_t> c(static_cast<size_t>(n * rows * out_channels_));
-  gemm_.run(a.data(), n * rows, c.data());
-  // [N, Ho Wo, O] -> [N, O, Ho, Wo]
-  Tensor out = empty({n, out_channels_, s.out_h(), s.out_w()}, DType::UInt8);
-  uint8_t* o = out.data<uint8_t>();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t ch = 0; ch < out_channels_; ++ch)
-        o[(i * out_channels_ + ch) * rows + r] = c[static_cast<size_t>((i * rows + r) * out_channels_ + ch)];
+    im2col_u8(x.data<uint8_t>() + i * image, s, static_cast<uint8_t>(gemm_.in_zero_point), a + i * rows * cols);
+  gemm_.run(a, n * rows, out.data<uint8_t>());  // [N Ho Wo, O] = [N, Ho, Wo, O]
   return out;
 }
 
 namespace {
-// The pooling windows of an NCHW uint8 tensor: each() sets every output to
-// f(first, rows, cols, row_stride), the window's in-bounds part (padded positions are left out).
-// No allocation per window, and the N*C planes are independent, so they run in parallel.
+// The pooling windows of a channels-last uint8 tensor [N, H, W, C]: each() calls
+// f(first, rows, cols, row_stride, out) for every output pixel, with the window's in-bounds
+// part (padded positions are left out) as pixels of C channels; out receives C values. The
+// channel loop is innermost and contiguous, so it vectorizes; N Ho rows run in parallel.
 struct Windows {
-  int64_t n, c, h, w, kernel, stride, padding, oh, ow;
+  int64_t n, h, w, c, kernel, stride, padding, oh, ow;
   Windows(const Tensor& q, const Pool2dOptions& o)
-      : n(q.size(0)), c(q.size(1)), h(q.size(2)), w(q.size(3)), kernel(o.kernel),
+      : n(q.size(0)), h(q.size(1)), w(q.size(2)), c(q.size(3)), kernel(o.kernel),
         stride(o.stride > 0 ? o.stride : o.kernel), padding(o.padding),
         oh((h + 2 * padding - kernel) / stride + 1), ow((w + 2 * padding - kernel) / stride + 1) {
     check(oh >= 1 && ow >= 1, "int pool", "window ", kernel, " does not fit input ", shape_str(q.shape()));
@@ -223,17 +232,15 @@ struct Windows {
   template <class F>
   void each(const uint8_t* x, uint8_t* y, F f) const {
 #pragma omp parallel for schedule(static)
-    for (int64_t plane = 0; plane < n * c; ++plane) {
-      const uint8_t* in = x + plane * h * w;
-      uint8_t* out = y + plane * oh * ow;
-      for (int64_t oy = 0; oy < oh; ++oy) {
-        const int64_t y0 = std::max<int64_t>(0, oy * stride - padding);
-        const int64_t y1 = std::min<int64_t>(h, oy * stride - padding + kernel);
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          const int64_t x0 = std::max<int64_t>(0, ox * stride - padding);
-          const int64_t x1 = std::min<int64_t>(w, ox * stride - padding + kernel);
-          out[oy * ow + ox] = f(in + y0 * w + x0, y1 - y0, x1 - x0, w);
-        }
+    for (int64_t row = 0; row < n * oh; ++row) {
+      const int64_t i = row / oh, oy = row % oh;
+      const uint8_t* in = x + i * h * w * c;
+      const int64_t y0 = std::max<int64_t>(0, oy * stride - padding);
+      const int64_t y1 = std::min<int64_t>(h, oy * stride - padding + kernel);
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t x0 = std::max<int64_t>(0, ox * stride - padding);
+        const int64_t x1 = std::min<int64_t>(w, ox * stride - padding + kernel);
+        f(in + (y0 * w + x0) * c, y1 - y0, x1 - x0, w * c, y + (row * ow + ox) * c);
       }
     }
   }
@@ -245,18 +252,22 @@ std::string IntMaxPool2d::describe() const {
 }
 
 Tensor IntMaxPool2d::run(const Tensor& q) const {
-  check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 [N, C, H, W], got ",
+  check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 channels-last [N, H, W, C], got ",
         shape_str(q.shape()));
   const Tensor x = q.contiguous();
   const Windows win(x, options_);
-  Tensor out = empty({win.n, win.c, win.oh, win.ow}, DType::UInt8);
+  Tensor out = empty({win.n, win.oh, win.ow, win.c}, DType::UInt8);
+  const int64_t c = win.c;
   // Every window holds at least one input (padding < kernel), so the maximum is a real value.
-  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld) {
-    uint8_t m = 0;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < cols; ++j) m = std::max(m, p[r * ld + j]);
-    return m;
-  });
+  win.each(x.data<uint8_t>(), out.data<uint8_t>(),
+           [c](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld, uint8_t* o) {
+             std::fill(o, o + c, uint8_t{0});
+             for (int64_t r = 0; r < rows; ++r)
+               for (int64_t j = 0; j < cols; ++j) {
+                 const uint8_t* px = p + r * ld + j * c;
+                 for (int64_t ch = 0; ch < c; ++ch) o[ch] = std::max(o[ch], px[ch]);
+               }
+           });
   return out;
 }
 
@@ -282,21 +293,36 @@ void IntAvgPool2d::export_tensors(const std::string& prefix, nn::StateDict& out)
 QParams IntAvgPool2d::output_qparams() const { return activation_qparams(out_scale_, out_zp_, qmax_); }
 
 Tensor IntAvgPool2d::run(const Tensor& q) const {
-  check(q.dim() == 4 && q.dtype() == DType::UInt8, name().c_str(), "expects uint8 [N, C, H, W], got ",
+  check(q.dim() == 4 && q.dtype() == DType::UInt8, name().c_str(), "expects uint8 channels-last [N, H, W, C], got ",
         shape_str(q.shape()));
   const Tensor x = q.contiguous();
-  const Pool2dOptions o = global_ ? Pool2dOptions{.kernel = q.size(2), .stride = 1} : options_;
-  check(!global_ || q.size(2) == q.size(3), name().c_str(), "expects a square input, got ", shape_str(q.shape()));
+  const Pool2dOptions o = global_ ? Pool2dOptions{.kernel = q.size(1), .stride = 1} : options_;
+  check(!global_ || q.size(1) == q.size(2), name().c_str(), "expects a square input, got ", shape_str(q.shape()));
   const Windows win(x, o);
   const FixedMultiplier m(in_over_out_ / static_cast<double>(o.kernel * o.kernel));
-  Tensor out = empty({win.n, win.c, win.oh, win.ow}, DType::UInt8);
-  win.each(x.data<uint8_t>(), out.data<uint8_t>(), [&](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld) {
-    int32_t acc = 0;  // padded positions are real 0, i.e. q - zp = 0
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < cols; ++j) acc += static_cast<int32_t>(p[r * ld + j]) - in_zp_;
-    return requantize(acc, m.m0, m.shift, out_zp_, 0, qmax_);
-  });
+  Tensor out = empty({win.n, win.oh, win.ow, win.c}, DType::UInt8);
+  const int64_t c = win.c;
+  win.each(x.data<uint8_t>(), out.data<uint8_t>(),
+           [&](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld, uint8_t* o) {
+             // acc[ch] = sum over the window of q - zp; padded positions are real 0, i.e. add 0.
+             thread_local std::vector<int32_t> acc;  // one buffer per thread, not per window
+             acc.assign(static_cast<size_t>(c), static_cast<int32_t>(-in_zp_ * rows * cols));
+             for (int64_t r = 0; r < rows; ++r)
+               for (int64_t j = 0; j < cols; ++j) {
+                 const uint8_t* px = p + r * ld + j * c;
+                 for (int64_t ch = 0; ch < c; ++ch) acc[static_cast<size_t>(ch)] += px[ch];
+               }
+             for (int64_t ch = 0; ch < c; ++ch)
+               o[ch] = static_cast<uint8_t>(requantize(acc[static_cast<size_t>(ch)], m.m0, m.shift, out_zp_, 0, qmax_));
+           });
   return global_ ? out.reshape({win.n, win.c}) : out;
+}
+
+Tensor IntFlatten::run(const Tensor& q) const {
+  // Channels-last activations go back to PyTorch's (c, y, x) order before flattening: the
+  // following Linear's weights were trained on that order.
+  if (q.dim() == 4) return q.permute({0, 3, 1, 2}).contiguous().flatten(1);
+  return q.contiguous().flatten(1);
 }
 
 std::string IntReLU::describe() const { return cat(name(), "(zero_point=", zero_point_, ")"); }

@@ -7,14 +7,20 @@
 //   ReLU), else 0. Rounding of the requantization: to nearest, ties toward +infinity (see
 //   quant/kernels/requantize.h); the fake-quant model rounds ties away from zero, so the two
 //   can differ by one step on exact ties of negative values.
-//     Linear: x [N, in] -> [N, out];  Conv2d: x [N, C, H, W] -> im2col_u8 (padding = zp_in) ->
-//     one GEMM over all N Ho Wo rows -> [N, O, Ho, Wo]
+//     Linear: x [N, in] -> [N, out];  Conv2d: x [N, H, W, C] -> im2col_u8 (padding = zp_in) ->
+//     one GEMM over all N Ho Wo rows -> [N, Ho, Wo, O]
+// LAYOUT: 4-D integer activations are channels last, [N, H, W, C] (IntModel::forward_int takes and
+//   gives NCHW and converts at either end). Channels last makes a conv's receptive-field rows long
+//   contiguous runs for im2col, and the GEMM's [N Ho Wo, O] output is already the next layer's
+//   input, with no transpose (kernels/im2col_u8.h). Weights keep PyTorch's [O, C, kH, kW] order
+//   (as saved); only the packed copy for the GEMM is in the (ky, kx, c) order of the im2col rows.
 //   IntMaxPool2d   max of the uint8 codes (same qparams in and out: max commutes with the
 //                  monotone map q -> s (q - zp)); padding never wins.
 //   IntAvgPool2d   acc = sum over the window of (q - zp_in), padded positions counting as 0
 //                  (count_include_pad), q_out = clamp(zp_out + round(acc * s_in / (count s_out)))
 //                  with the same fixed-point multiplier; global = one window over H x W, out [N, C].
-//   IntFlatten     a reshape.      IntReLU  max(q, zp).
+//   IntFlatten     [N, H, W, C] -> [N, C H W] in PyTorch's (c, y, x) order, which the following
+//                  Linear's weights expect; other shapes: a reshape.      IntReLU  max(q, zp).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -69,13 +75,16 @@ struct IntGemm {
   bool relu = false;
   std::vector<float> weight_scale;         // [out] or [1]
   float in_scale = 1, out_scale = 1;
+  int64_t conv_channels = 0;               // see the constructor
 
   // Quantizes a float weight [out, k] (already symmetric-quantized by w_qp) and bias [out].
+  // conv_channels C > 0: a convolution whose qweight columns are (c, ky, kx) and whose im2col
+  // rows are (ky, kx, c); the packed copy is reordered to match. 0: a Linear layer.
   IntGemm(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
-          const QParams& out_qp, bool relu);
+          const QParams& out_qp, bool relu, int64_t conv_channels = 0);
   // From saved tensors (load_int_model validates them first); the weight is packed for the
   // dispatched kernel and M0, shift derived from the scales here.
-  explicit IntGemm(const IntGemmParams& p);
+  explicit IntGemm(const IntGemmParams& p, int64_t conv_channels = 0);
   IntGemm(const IntGemm&) = delete;
   IntGemm& operator=(const IntGemm&) = delete;
   // c [m, out] = requantized (a [m, k] x W^T).
@@ -88,7 +97,7 @@ struct IntGemm {
   void export_tensors(const std::string& prefix, nn::StateDict& out) const;
 
  private:
-  // weight (PackedB) from qweight; multiplier, shift from the scales: M[c] = s_in s_w[c] / s_out.
+  // weight (PackedB) from qweight (columns reordered for a conv); multiplier, shift from the scales: M[c] = s_in s_w[c] / s_out.
   void finish();
 };
 
@@ -164,7 +173,7 @@ class IntAvgPool2d : public IntLayer {
 
 class IntFlatten : public IntLayer {
  public:
-  Tensor run(const Tensor& q) const override { return q.contiguous().flatten(1); }
+  Tensor run(const Tensor& q) const override;
   std::string name() const override { return "IntFlatten"; }
 };
 

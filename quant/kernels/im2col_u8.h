@@ -1,8 +1,12 @@
-// im2col for quantized convolution: unrolls each receptive field of a uint8 image into one row,
-// so the convolution becomes the qgemm A [Ho Wo, C kH kW] x W^T [C kH kW, O].
-//   image [C, H, W] uint8 (one image, NCHW), out [Ho * Wo, C * kH * kW] row-major, row index
-//   oy * Wo + ox, column index (c * kH + ky) * kW + kx (the order of a [O, C, kH, kW] weight),
+// im2col for quantized convolution on channels-last (NHWC) uint8 images: unrolls each receptive
+// field into one row, so the convolution becomes the qgemm A [Ho Wo, kH kW C] x W^T [kH kW C, O].
+//   image [H, W, C] uint8 (one image, channels last), out [Ho * Wo, kH * kW * C] row-major,
+//   row index oy * Wo + ox, column index (ky * kW + kx) * C + c,
 //   Ho = (H + 2 pad_h - kH) / stride_h + 1  (same for W)
+// Why channels last: one kernel row of a receptive field, kW pixels x C channels, is ONE
+// contiguous run of kW C bytes in the image, so each row of A is kH copies (an NCHW image gives
+// C kH runs of only kW bytes: for a 3x3 conv, 3-byte copies). The GEMM's output [Ho Wo, O] is
+// again channels last, so layers chain without a transpose.
 // Padding is filled with the activation ZERO POINT, not 0: a uint8 activation q stands for the
 // real value scale * (q - zero_point), so the byte that means real 0.0 is zero_point. Writing
 // byte 0 would pad with -scale * zero_point, a wrong value that the GEMM's zero-point fold

@@ -177,13 +177,15 @@ TEST_CASE("qgemm rejects invalid arguments with a message", "[kernel]") {
   }
 }
 
-TEST_CASE("im2col_u8 matches a naive unrolling and pads with the zero point", "[kernel]") {
+TEST_CASE("im2col_u8 (channels last) matches a naive unrolling and pads with the zero point", "[kernel]") {
   std::mt19937 rng(5);
   for (const Im2colShape& s : {Im2colShape{.channels = 2, .height = 5, .width = 6, .kernel_h = 3, .kernel_w = 2,
                                           .stride_h = 2, .stride_w = 1, .pad_h = 1, .pad_w = 2},
                               Im2colShape{.channels = 1, .height = 28, .width = 28, .kernel_h = 5,
                                           .kernel_w = 5, .pad_h = 2, .pad_w = 2},
-                              Im2colShape{.channels = 3, .height = 4, .width = 4, .kernel_h = 1, .kernel_w = 1}}) {
+                              Im2colShape{.channels = 3, .height = 4, .width = 4, .kernel_h = 1, .kernel_w = 1},
+                              Im2colShape{.channels = 40, .height = 7, .width = 5, .kernel_h = 3, .kernel_w = 3,
+                                          .stride_h = 1, .stride_w = 2, .pad_h = 1, .pad_w = 1}}) {
     std::vector<uint8_t> img(static_cast<size_t>(s.channels * s.height * s.width));
     for (auto& v : img) v = static_cast<uint8_t>(rng() % 256);
     const uint8_t zp = 77;
@@ -201,8 +203,8 @@ TEST_CASE("im2col_u8 matches a naive unrolling and pads with the zero point", "[
               const int64_t y = oy * s.stride_h + ky - s.pad_h, x = ox * s.stride_w + kx - s.pad_w;
               const bool inside = y >= 0 && y < s.height && x >= 0 && x < s.width;
               padded += !inside;
-              const uint8_t want = inside ? img[static_cast<size_t>((c * s.height + y) * s.width + x)] : zp;
-              const int64_t col = (c * s.kernel_h + ky) * s.kernel_w + kx;
+              const uint8_t want = inside ? img[static_cast<size_t>((y * s.width + x) * s.channels + c)] : zp;
+              const int64_t col = (ky * s.kernel_w + kx) * s.channels + c;
               mismatches += got[static_cast<size_t>((oy * wo + ox) * s.cols() + col)] != want;
             }
     CHECK(mismatches == 0);
