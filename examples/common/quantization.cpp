@@ -129,9 +129,11 @@ int64_t file_bytes(const std::string& path) {
 
 nlohmann::json quantized_results(const Evaluation& float_ev, const Evaluation& fake_quant_ev,
                                  const Evaluation& int_ev, const Agreement& agree,
-                                 const quant::IntModel& model, const std::string& float_path,
-                                 int64_t quantized_bytes) {
-  return {{"float_test_accuracy", float_ev.accuracy}, {"fake_quant_test_accuracy", fake_quant_ev.accuracy},
+                                 const quant::IntModel& model, const nn::Module& float_model,
+                                 const std::string& float_path, int64_t quantized_bytes) {
+  int64_t float_weight_bytes = 0;
+  for (const auto& [name, t] : float_model.state_dict()) float_weight_bytes += 4 * t.numel();
+  return {{"float_weight_bytes", float_weight_bytes}, {"float_test_accuracy", float_ev.accuracy}, {"fake_quant_test_accuracy", fake_quant_ev.accuracy},
           {"int_test_accuracy", int_ev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
           {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
           {"output_scale", model.output_qparams.scale[0]}, {"float_file_bytes", file_bytes(float_path)},

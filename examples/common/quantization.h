@@ -55,10 +55,12 @@ int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const s
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
 
 // The metrics ptq and qat both report: float, fake-quant and integer accuracy, integer vs
-// fake-quant agreement, the output scale and both file sizes (merged into each program's JSON).
+// fake-quant agreement, the output scale, both file sizes and float_weight_bytes: the float
+// model's own size, 4 bytes per element of its parameters and buffers (the checkpoint file holds
+// the optimizer state too, so it is not the size to compare a deployed integer model with).
 nlohmann::json quantized_results(const Evaluation& float_ev, const Evaluation& fake_quant_ev,
                                  const Evaluation& int_ev, const Agreement& agree,
-                                 const quant::IntModel& model, const std::string& float_path,
-                                 int64_t quantized_bytes);
+                                 const quant::IntModel& model, const nn::Module& float_model,
+                                 const std::string& float_path, int64_t quantized_bytes);
 
 }  // namespace qgrad::examples

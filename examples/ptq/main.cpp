@@ -59,7 +59,7 @@ int main(int argc, char** argv) try {
                             {"scheme", flags.str("scheme")}, {"granularity", flags.str("granularity")},
                             {"observer", flags.str("observer")}, {"sampling", flags.str("sampling")},
                             {"calib_samples", used}, {"threads", threads}};
-  metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, flags.str("model"), saved_bytes));
+  metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, *f.model, flags.str("model"), saved_bytes));
   examples::write_json(flags.str("metrics-json"), metrics);
   return 0;
 } catch (const std::exception& e) {

@@ -79,7 +79,7 @@ int main(int argc, char** argv) try {
                             {"bits", flags.integer("bits")}, {"act_bits", flags.integer("act-bits")},
                             {"epochs", epochs}, {"lr", flags.real("lr")}, {"calib_samples", used},
                             {"threads", threads}, {"fake_quant_test_accuracy_before_training", start.accuracy}};
-  metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, flags.str("model"), saved_bytes));
+  metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, *f.model, flags.str("model"), saved_bytes));
   examples::write_json(flags.str("metrics-json"), metrics);
   return 0;
 } catch (const std::exception& e) {

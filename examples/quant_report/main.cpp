@@ -33,7 +33,7 @@ json read_metrics(const std::string& path) {
   } catch (const std::exception& e) {
     fail("quant_report", path, ": not valid JSON (", e.what(), ")");
   }
-  for (const char* key : {"program", "bits", "float_test_accuracy", "int_test_accuracy", "float_file_bytes",
+  for (const char* key : {"program", "bits", "float_test_accuracy", "int_test_accuracy", "float_weight_bytes",
                           "quantized_file_bytes", "float_images_per_second", "int_images_per_second"})
     check(j.contains(key), "quant_report", path, ": no \"", key,
           "\" (expected the --metrics-json of a ptq or qat run)");
@@ -75,7 +75,7 @@ int main(int argc, char** argv) try {
   for (size_t i = 0; i < paths.size(); ++i) {
     const json m = read_metrics(paths[i]);
     if (i == 0)
-      rows.push_back({"float32", m["float_test_accuracy"].get<double>(), m["float_file_bytes"].get<double>(),
+      rows.push_back({"float32", m["float_test_accuracy"].get<double>(), m["float_weight_bytes"].get<double>(),
                       m["float_images_per_second"].get<double>()});
     const std::string program = m["program"].get<std::string>();
     const int64_t bits = m["bits"].get<int64_t>();
@@ -88,7 +88,7 @@ int main(int argc, char** argv) try {
 
   const Row& base = rows.front();
   std::ostringstream table;
-  table << "| model | test accuracy | vs float | file bytes | size vs float | images/s | speed vs float |\n"
+  table << "| model | test accuracy | vs float | bytes | size vs float | images/s | speed vs float |\n"
         << "|---|---|---|---|---|---|---|\n";
   json out = json::array();
   for (const Row& r : rows) {
@@ -102,6 +102,8 @@ int main(int argc, char** argv) try {
     out.push_back({{"model", r.name}, {"test_accuracy", r.accuracy}, {"file_bytes", r.bytes},
                    {"images_per_second", r.images_per_second}});
   }
+  table << "\nbytes: float32 = 4 x the float model's parameters and buffers (its training checkpoint also "
+           "holds the optimizer state); integer models = the saved file.\n";
   std::fputs(table.str().c_str(), stdout);
   if (flags.given("markdown")) write_file_atomically(flags.str("markdown"), table.str());
   examples::write_json(flags.str("metrics-json"), out);
