@@ -4,6 +4,10 @@
 //   GOP/s = 2 M K N / seconds (a multiply-add is 2 ops); "peak" = the best measured int8
 //   multiply-add rate of this machine (bench/peak/), at the same thread count.
 //   "x sgemm" = the kernel's GOP/s over sgemm's on the same shape and thread count, same run.
+//   "x oneDNN" = the same over oneDNN's u8 x s8 -> s32 matmul (bench/onednn/), where the build
+//   found oneDNN (Debian: libdnnl-dev; "-" and JSON null otherwise). oneDNN writes int32 and
+//   does no requantization, so it does a little less work than the qgemm rows; its output is
+//   checked against qgrad's ref kernel (c_s32 mode) on every shape before it counts.
 //   usage: bench_kernels [--json FILE] [--threads N]   (default: 1 and 2 threads; `make
 //   bench-kernels` runs it with OMP_WAIT_POLICY=passive, see the Makefile: spinning OpenMP
 //   waiters wreck 2-thread timings on a loaded 2-core machine)
@@ -20,6 +24,9 @@
 #include <vector>
 
 #include "bench/peak/peak.h"
+#if QGRAD_HAVE_ONEDNN
+#include "bench/onednn/onednn_matmul.h"
+#endif
 #include "core/threads.h"
 #include "quant/kernels/qgemm.h"
 
@@ -59,6 +66,57 @@ double peak_gops(int threads) {
 #endif
 }
 
+#if QGRAD_HAVE_ONEDNN
+// How many of oneDNN's int32 outputs on A, B (zero point za) differ from qgrad's ref kernel.
+int64_t onednn_mismatches(const Shape& s, const std::vector<uint8_t>& a, const std::vector<int8_t>& b,
+                          int32_t za, const bench::OneDnnMatmul& dnn) {
+  const QGemmKernel& ref = find_kernel("ref");
+  const PackedB packed = pack_b(ref, b.data(), s.k, s.n, s.n);
+  std::vector<int32_t> want(static_cast<size_t>(s.m * s.n));
+  qgemm(ref, {.m = s.m, .a = a.data(), .lda = s.k, .a_zero_point = za, .b = &packed, .c_s32 = want.data(),
+              .ldc = s.n});
+  int64_t wrong = 0;
+  for (size_t i = 0; i < want.size(); ++i) wrong += dnn.c()[i] != want[i];
+  return wrong;
+}
+
+// Times oneDNN's matmul on A, B (za = 128, as the qgemm rows) after checking its int32 output
+// against qgrad's ref kernel on the same data: a baseline that computes something else is none.
+// Without VNNI, oneDNN's gemm:jit multiplies with vpmaddubsw, whose int16 pair sums saturate on
+// full-range data (255 * -128 * 2 < -32768), so there it is not exact: the check finds that, says
+// so (*inexact counts the outputs that differ), and the timing and the check that must pass then
+// use the weights halved to [-64, 63], where no pair sum saturates. The speed does not depend on
+// the values; the qgemm rows are exact on full-range data.
+double time_onednn(const Shape& s, const std::vector<uint8_t>& a, const std::vector<int8_t>& b,
+                   std::string* impl, int64_t* inexact) {
+  constexpr int32_t za = 128;
+  *inexact = 0;
+  std::vector<int8_t> b7;
+  const std::vector<int8_t>* weights = &b;
+  {
+    bench::OneDnnMatmul dnn(s.m, s.k, s.n, a.data(), b.data(), za);
+    dnn.run();
+    *inexact = onednn_mismatches(s, a, b, za, dnn);
+    if (*inexact > 0) {
+      b7.resize(b.size());
+      for (size_t i = 0; i < b.size(); ++i) b7[i] = static_cast<int8_t>(b[i] >> 1);
+      weights = &b7;
+    }
+  }
+  bench::OneDnnMatmul dnn(s.m, s.k, s.n, a.data(), weights->data(), za);
+  if (impl->find(dnn.impl()) == std::string::npos) *impl += (impl->empty() ? "" : ", ") + std::string(dnn.impl());
+  const double t = best_seconds([&] { dnn.run(); });
+  if (const int64_t wrong = onednn_mismatches(s, a, *weights, za, dnn); wrong > 0) {
+    std::fprintf(stderr, "oneDNN matmul (%s) differs from qgrad's ref kernel on %lldx%lldx%lld%s: %lld of %lld outputs\n",
+                 dnn.impl(), static_cast<long long>(s.m), static_cast<long long>(s.k), static_cast<long long>(s.n),
+                 weights == &b ? "" : " with weights in [-64, 63]", static_cast<long long>(wrong),
+                 static_cast<long long>(s.m * s.n));
+    std::exit(1);
+  }
+  return t;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -84,6 +142,12 @@ int main(int argc, char** argv) {
   nlohmann::json rows = nlohmann::json::array();
   std::printf("qgemm u8 x s8 -> u8 (fused requantization) vs OpenBLAS sgemm; dispatched kernel: %s\n",
               qgemm_kernel().name);
+#if QGRAD_HAVE_ONEDNN
+  std::printf("oneDNN %s matmul u8 x s8 -> s32 (src zero point, no requantization), checked against ref\n",
+              bench::onednn_version());
+#else
+  std::printf("oneDNN: not built in (apt-get install libdnnl-dev, then re-run cmake, adds its column)\n");
+#endif
   for (int threads : thread_counts) {
     set_num_threads(threads);
     const double peak = peak_gops(threads);
@@ -93,7 +157,10 @@ int main(int argc, char** argv) {
 #else
     std::printf("\nthreads %d, measured int8 peak %.1f GOP/s\n", threads, peak);
 #endif
-    std::printf("%-24s %-16s %-11s %9s %8s %8s\n", "shape", "MxKxN", "kernel", "GOP/s", "of peak", "x sgemm");
+    std::printf("%-24s %-16s %-11s %9s %8s %8s %9s\n", "shape", "MxKxN", "kernel", "GOP/s", "of peak", "x sgemm",
+                "x oneDNN");
+    std::string onednn_impl;
+    std::vector<std::pair<int64_t, int64_t>> onednn_inexact;  // (outputs, wrong) per shape where it saturated
     // All qgemm rows first, then all sgemm rows: interleaving them lets OpenBLAS's spinning
     // threads and OpenMP's compete for the same cores and measures that contention instead.
     std::vector<std::vector<std::pair<std::string, double>>> seconds(shapes.size());
@@ -134,6 +201,13 @@ int main(int argc, char** argv) {
                                .bias = bias.data(), .c_u8 = c.data(), .requant = &rq, .ldc = s.n};
           seconds[si].emplace_back(kernel->name, best_seconds([&] { qgemm(args); }));
         }
+#if QGRAD_HAVE_ONEDNN
+        // oneDNN runs on the same OpenMP pool as qgemm (Debian builds it with OpenMP), sized by
+        // set_num_threads above, so it belongs to this pass rather than the OpenBLAS one.
+        int64_t inexact = 0;
+        seconds[si].emplace_back("oneDNN", time_onednn(s, a, b, &onednn_impl, &inexact));
+        if (inexact > 0) onednn_inexact.emplace_back(s.m * s.n, inexact);
+#endif
       }
     }
     openblas_set_num_threads(1);
@@ -143,15 +217,33 @@ int main(int argc, char** argv) {
       char dims[48];
       std::snprintf(dims, sizeof dims, "%lldx%lldx%lld", static_cast<long long>(s.m), static_cast<long long>(s.k),
                     static_cast<long long>(s.n));
-      double sgemm_seconds = 0;
-      for (const auto& [name, t] : seconds[si])
+      double sgemm_seconds = 0, onednn_seconds = 0;
+      for (const auto& [name, t] : seconds[si]) {
         if (name == "sgemm") sgemm_seconds = t;
+        if (name == "oneDNN") onednn_seconds = t;
+      }
       for (const auto& [name, t] : seconds[si]) {
         const double gops = ops / t * 1e-9;
-        std::printf("%-24s %-16s %-11s %9.1f %7.0f%% %8.2f\n", s.what, dims, name.c_str(), gops,
-                    peak > 0 ? 100 * gops / peak : 0, sgemm_seconds / t);
+        char x_onednn[16] = "-";
+        if (onednn_seconds > 0) std::snprintf(x_onednn, sizeof x_onednn, "%.2f", onednn_seconds / t);
+        std::printf("%-24s %-16s %-11s %9.1f %7.0f%% %8.2f %9s\n", s.what, dims, name.c_str(), gops,
+                    peak > 0 ? 100 * gops / peak : 0, sgemm_seconds / t, x_onednn);
         rows.push_back({{"shape", dims}, {"what", s.what}, {"kernel", name}, {"threads", threads},
-                        {"gops", gops}, {"seconds", t}, {"peak_gops", peak}});
+                        {"gops", gops}, {"seconds", t}, {"peak_gops", peak},
+                        {"onednn_gops", onednn_seconds > 0 ? nlohmann::json(ops / onednn_seconds * 1e-9) : nullptr},
+                        {"x_onednn", onednn_seconds > 0 ? nlohmann::json(onednn_seconds / t) : nullptr}});
+      }
+    }
+    if (!onednn_impl.empty()) {
+      std::printf("oneDNN implementation: %s; equal to ref on every shape", onednn_impl.c_str());
+      if (onednn_inexact.empty()) {
+        std::printf(" (full-range data)\n");
+      } else {
+        int64_t outputs = 0, wrong = 0;
+        for (const auto& [o, w] : onednn_inexact) outputs += o, wrong += w;
+        std::printf(" with weights in [-64, 63]; on full-range weights it differed on %zu of %zu shapes\n"
+                    "  (%lld of %lld outputs: int16 saturation of vpmaddubsw without VNNI), timed on the halved weights\n",
+                    onednn_inexact.size(), shapes.size(), static_cast<long long>(wrong), static_cast<long long>(outputs));
       }
     }
   }

@@ -5,6 +5,8 @@
 #             (scripts/test_neon_qemu.sh; CI always runs them)
 #   Debian/Ubuntu: apt-get (as root, or through sudo)
 #   macOS:         prints the Homebrew line to run
+# Not installed here (optional): libdnnl-dev, which adds oneDNN's int8 matmul as a baseline
+# column to `make bench-kernels` (bench/onednn/); nothing else uses it.
 set -euo pipefail
 
 DEBIAN_PACKAGES=(g++ make cmake pkg-config libopenblas-dev catch2 nlohmann-json3-dev libstb-dev zlib1g-dev)
