@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string>
+
+#include <unistd.h>
 
 #include "core/autograd.h"
 #include "core/error.h"
@@ -11,6 +14,7 @@
 #include "examples/common/models.h"
 #include "examples/common/task.h"
 #include "nn/checkpoint.h"
+#include "nn/safetensors.h"
 
 namespace qgrad::examples {
 
@@ -127,13 +131,23 @@ int64_t file_bytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(n);
 }
 
+int64_t float_model_file_bytes(const nn::Module& float_model) {
+  // Measured, not computed: the model saved alone (no optimizer state, no metadata) in the same
+  // safetensors container the integer models use, so the two sizes compare file with file.
+  namespace fs = std::filesystem;
+  const fs::path tmp = fs::temp_directory_path() / ("qgrad_float_size_" + std::to_string(::getpid()) + ".safetensors");
+  nn::save_safetensors(tmp.string(), float_model.state_dict());
+  const int64_t bytes = file_bytes(tmp.string());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  return bytes;
+}
+
 nlohmann::json quantized_results(const Evaluation& float_ev, const Evaluation& fake_quant_ev,
                                  const Evaluation& int_ev, const Agreement& agree,
                                  const quant::IntModel& model, const nn::Module& float_model,
                                  const std::string& float_path, int64_t quantized_bytes) {
-  int64_t float_weight_bytes = 0;
-  for (const auto& [name, t] : float_model.state_dict()) float_weight_bytes += 4 * t.numel();
-  return {{"float_weight_bytes", float_weight_bytes}, {"float_test_accuracy", float_ev.accuracy}, {"fake_quant_test_accuracy", fake_quant_ev.accuracy},
+  return {{"float_weight_bytes", float_model_file_bytes(float_model)}, {"float_test_accuracy", float_ev.accuracy}, {"fake_quant_test_accuracy", fake_quant_ev.accuracy},
           {"int_test_accuracy", int_ev.accuracy}, {"int_vs_fake_quant_prediction_match", agree.prediction_match},
           {"int_vs_fake_quant_max_logit_diff", agree.max_logit_diff},
           {"output_scale", model.output_qparams.scale[0]}, {"float_file_bytes", file_bytes(float_path)},

@@ -53,11 +53,14 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch);
 
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
+// Bytes of float_model's parameters and buffers saved alone as safetensors (written to a
+// temporary file and measured).
+int64_t float_model_file_bytes(const nn::Module& float_model);
 
 // The metrics ptq and qat both report: float, fake-quant and integer accuracy, integer vs
-// fake-quant agreement, the output scale, both file sizes and float_weight_bytes: the float
-// model's own size, 4 bytes per element of its parameters and buffers (the checkpoint file holds
-// the optimizer state too, so it is not the size to compare a deployed integer model with).
+// fake-quant agreement, the output scale, both file sizes and float_weight_bytes: the size of
+// the float model saved alone (the checkpoint file holds the optimizer state too, so it is not
+// the size to compare a deployed integer model with).
 nlohmann::json quantized_results(const Evaluation& float_ev, const Evaluation& fake_quant_ev,
                                  const Evaluation& int_ev, const Agreement& agree,
                                  const quant::IntModel& model, const nn::Module& float_model,

@@ -8,7 +8,7 @@
 namespace qgrad::examples {
 
 EpochResult train_epoch(nn::Module& model, data::DataLoader& loader, optim::Optimizer& opt, int64_t epoch,
-                        int64_t epochs) {
+                        int64_t epochs, optim::LRSchedule* per_step) {
   model.train();
   loader.set_epoch(static_cast<uint64_t>(epoch));
   ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs),
@@ -22,6 +22,7 @@ EpochResult train_epoch(nn::Module& model, data::DataLoader& loader, optim::Opti
     opt.zero_grad();
     loss.backward();
     opt.step();
+    if (per_step) per_step->step(opt);
     result.stats.add(loss, logits, batch.labels);
     bar.update(static_cast<int64_t>(b) + 1, result.stats.loss(), result.stats.accuracy(), result.stats.seen);
   }

@@ -9,6 +9,7 @@
 #include "datasets/data_loader.h"
 #include "examples/common/task.h"
 #include "nn/module.h"
+#include "nn/optim/lr_schedule.h"
 #include "nn/optim/optimizer.h"
 
 namespace qgrad::examples {
@@ -19,8 +20,10 @@ struct EpochResult {
 };
 
 // Trains model for epoch (0-based) of epochs: sets train mode and the loader's epoch (its
-// shuffle), then runs every batch through the step above.
+// shuffle), then runs every batch through the step above. per_step, when given, is a schedule
+// counted in optimizer steps: step(opt) after every batch (the trainers' own schedules count
+// epochs and are stepped by the caller).
 EpochResult train_epoch(nn::Module& model, data::DataLoader& loader, optim::Optimizer& opt, int64_t epoch,
-                        int64_t epochs);
+                        int64_t epochs, optim::LRSchedule* per_step = nullptr);
 
 }  // namespace qgrad::examples

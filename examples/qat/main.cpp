@@ -4,6 +4,7 @@
 // the forward pass uses quantized values, the STE carries the gradient to the float weights.
 // Activation observers are frozen from epoch --freeze-after on (0: right after calibration).
 //   build/examples/qat --model lenet5.safetensors --data data/mnist --bits 4 --epochs 2 --lr 0.005
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -49,9 +50,15 @@ int main(int argc, char** argv) try {
 
   optim::SGD opt(model->parameters(), {.lr = static_cast<float>(flags.real("lr")),
                                        .momentum = static_cast<float>(flags.real("momentum"))});
+  // Fine-tuning, not training from scratch: the learning rate decays from --lr to 0 over all the
+  // steps (cosine), so the last steps settle the weights onto the quantization grid gently
+  // instead of leaving them where the last large step threw them.
+  const int64_t epochs = flags.integer("epochs");
+  optim::CosineAnnealing schedule({.base_lr = static_cast<float>(flags.real("lr")),
+                                   .t_max = std::max<int64_t>(1, epochs * static_cast<int64_t>(data.train_loader.num_batches()))});
+  schedule.apply(opt);
   examples::TrainingLog log("qat", f.arch, {{"threads", threads}, {"seed", seed}, {"bits", flags.integer("bits")},
                             {"batch_size", flags.integer("batch-size")}, {"lr", flags.real("lr")}});
-  const int64_t epochs = flags.integer("epochs");
   examples::Evaluation qev = start;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     // Weights always track their current range; only the activation ranges freeze.
@@ -59,7 +66,7 @@ int main(int argc, char** argv) try {
       for (const auto& [name, m] : model->children())
         if (auto* fq = dynamic_cast<quant::FakeQuantize*>(m.get())) fq->set_observe(false);
     }
-    examples::EpochResult trained = examples::train_epoch(*model, data.train_loader, opt, epoch, epochs);
+    examples::EpochResult trained = examples::train_epoch(*model, data.train_loader, opt, epoch, epochs, &schedule);
     qev = examples::evaluate(*model, data.test_loader, classes);
     log.epoch(epoch + 1, trained.stats, qev, trained.seconds);
   }

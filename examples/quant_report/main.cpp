@@ -102,8 +102,8 @@ int main(int argc, char** argv) try {
     out.push_back({{"model", r.name}, {"test_accuracy", r.accuracy}, {"file_bytes", r.bytes},
                    {"images_per_second", r.images_per_second}});
   }
-  table << "\nbytes: float32 = 4 x the float model's parameters and buffers (its training checkpoint also "
-           "holds the optimizer state); integer models = the saved file.\n";
+  table << "\nbytes: files in the same safetensors container; float32 = the float model saved alone (its "
+           "training checkpoint also holds the optimizer state), integer models = the saved file.\n";
   std::fputs(table.str().c_str(), stdout);
   if (flags.given("markdown")) write_file_atomically(flags.str("markdown"), table.str());
   examples::write_json(flags.str("metrics-json"), out);
