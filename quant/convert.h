@@ -6,6 +6,9 @@
 //   QatLinear [ReLU] FakeQuantize               -> QuantizedLinear
 //   MaxPool2d -> IntMaxPool2d;  AvgPool2d | GlobalAvgPool, FakeQuantize -> IntAvgPool2d
 //   Flatten -> IntFlatten;  ReLU -> IntReLU
+//   Residual(body, shortcut) [ReLU] FakeQuantize -> IntResidual (quant/int_residual.h): body and
+//                                                  shortcut converted by these same rules, the
+//                                                  add requantized to the FakeQuantize's qparams
 // IntModel::forward(x float) quantizes x, runs the integer layers, and dequantizes the last
 // uint8 output into float logits (the same values the fake-quant model's last FakeQuantize
 // produces, up to the rounding differences documented in int_modules.h).

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "quant/int_residual.h"
 #include "quant/packing.h"
 
 namespace qgrad::quant {
@@ -53,7 +54,9 @@ bool parse_int(const std::string& s, int64_t& v) {
 // read (integer() / text()) before done(), which rejects the ones nobody asked for.
 class LayerLine {
  public:
-  LayerLine(const std::string& line, size_t index, const std::string& path) : path_(path), index_(index) {
+  // label: the layer's place, "3" or "3.body.1" (the prefix of its tensors).
+  LayerLine(const std::string& line, const std::string& label, const std::string& path)
+      : path_(path), label_(label) {
     const size_t open = line.find('(');
     kind = line.substr(0, open);
     if (open == std::string::npos) return;
@@ -88,12 +91,11 @@ class LayerLine {
   }
   template <class... A>
   [[noreturn]] void bad(const A&... what) const {
-    fail(kOp, path_, ": layer ", index_, " (", kind, "): ", what...);
+    fail(kOp, path_, ": layer ", label_, " (", kind, "): ", what...);
   }
 
  private:
-  std::string path_;
-  size_t index_;
+  std::string path_, label_;
   std::map<std::string, std::string> options_;
   std::set<std::string> used_;
 };
@@ -236,7 +238,87 @@ Pool2dOptions pool_options(LayerLine& line) {
   return o;
 }
 
-std::unique_ptr<IntLayer> make_layer(LayerLine& line, TensorTable& table, const std::string& prefix) {
+// The nesting depth of a layer from its label: "3" is 0, "3.body.1" 1, "3.body.1.shortcut.0" 2.
+int line_depth(const std::string& label) {
+  return static_cast<int>(std::count(label.begin(), label.end(), '.') / 2);
+}
+
+class LayerReader;
+std::unique_ptr<IntLayer> make_layer(LayerLine& line, TensorTable& table, const std::string& prefix,
+                                     LayerReader& reader);
+
+// The lines of "qgrad.int_layers" read one layer at a time. A layer nested in an IntResidual
+// is indented two spaces per level; its line must carry exactly its level's indentation.
+class LayerReader {
+ public:
+  LayerReader(const std::string& text, const std::string& path) : path_(path) {
+    std::stringstream ss(text);
+    for (std::string line; std::getline(ss, line);) lines_.push_back(line);
+  }
+  bool at_end() const { return next_ == lines_.size(); }
+  // The next line's indentation level (-1 when it is not a multiple of two spaces).
+  int next_depth() const {
+    const std::string& l = lines_[next_];
+    const size_t spaces = l.find_first_not_of(' ');
+    if (spaces == std::string::npos || spaces % 2) return -1;
+    return static_cast<int>(spaces / 2);
+  }
+  // Reads the layer on the next line (and any layers nested in it), named label (tensors
+  // under label + "."), at nesting depth `depth`; `owner` describes who expects it (messages).
+  std::unique_ptr<IntLayer> read(const std::string& label, int depth, TensorTable& table, const std::string& owner) {
+    if (at_end()) fail(kOp, path_, ": metadata 'qgrad.int_layers' ends before layer ", label, " (", owner, ")");
+    const size_t at = next_;
+    if (next_depth() != depth) {
+      const size_t spaces = lines_[at].find_first_not_of(' ');
+      fail(kOp, path_, ": metadata 'qgrad.int_layers' line ", at + 1, " ('", lines_[at], "') is ",
+           spaces == std::string::npos ? std::string("blank") : cat("indented ", spaces, " spaces"), ", expected ",
+           2 * depth, " spaces of indentation for layer ", label, " (", owner, ")");
+    }
+    ++next_;
+    LayerLine line(lines_[at].substr(static_cast<size_t>(2 * depth)), label, path_);
+    return make_layer(line, table, label, *this);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<std::string> lines_;
+  size_t next_ = 0;
+};
+
+std::unique_ptr<IntLayer> residual_layer(LayerLine& line, TensorTable& table, const std::string& prefix,
+                                         LayerReader& reader) {
+  const int64_t body = line.integer("body", 0, 4096), shortcut = line.integer("shortcut", 0, 4096);
+  const bool relu = line.integer("relu", 0, 1) == 1;
+  line.done();
+  const std::string zname = prefix + ".zero_points";
+  const auto z = table.take(zname, DType::Int32, {5}).to_vector<int32_t>();
+  const auto s = positive_scales(table, prefix + ".scales", 3);
+  // z = [z_a, z_b, z_o, qmin, qmax]
+  if (!bits_of_qmax(z[4])) table.bad(zname, "qmax ", z[4], " is not 2^bits - 1 for bits in 2..8");
+  for (int i = 0; i < 3; ++i)
+    if (z[i] < 0 || z[i] > (i < 2 ? 255 : z[4]))
+      table.bad(zname, "entry ", i, " (", z[i], ") is outside [0, ", i < 2 ? 255 : z[4], "]");
+  if (z[3] != (relu ? z[2] : 0))
+    table.bad(zname, "qmin ", z[3], " does not match relu=", relu ? 1 : 0, " (expected ", relu ? z[2] : 0, ")");
+  std::unique_ptr<IntAdd> add;
+  try {  // deriving the fixed-point multipliers fails when max(s_a, s_b) / s_o is out of range
+    add = std::make_unique<IntAdd>(s[0], z[0], s[1], z[1], s[2], z[2], z[3], z[4]);
+  } catch (const Error& e) {
+    line.bad(e.what());
+  }
+  const std::string owner = cat("IntResidual ", prefix, " lists ", body, " body and ", shortcut, " shortcut layers");
+  IntLayers body_layers, shortcut_layers;
+  for (int64_t j = 0; j < body; ++j)
+    body_layers.push_back(reader.read(cat(prefix, ".body.", j), line_depth(prefix) + 1, table, owner));
+  for (int64_t j = 0; j < shortcut; ++j)
+    shortcut_layers.push_back(reader.read(cat(prefix, ".shortcut.", j), line_depth(prefix) + 1, table, owner));
+  return std::make_unique<IntResidual>(std::move(body_layers), std::move(shortcut_layers), *add, relu);
+}
+
+std::unique_ptr<IntLayer> make_layer(LayerLine& line, TensorTable& table, const std::string& prefix,
+                                     LayerReader& reader) {
+  if (line.kind == "IntResidual") return residual_layer(line, table, prefix, reader);
   if (line.kind == "QuantizedConv2d" || line.kind == "QuantizedLinear") return gemm_layer(line, table, prefix);
   if (line.kind == "IntMaxPool2d") {
     const Pool2dOptions o = pool_options(line);
@@ -263,8 +345,8 @@ std::unique_ptr<IntLayer> make_layer(LayerLine& line, TensorTable& table, const 
     return std::make_unique<IntReLU>(zp);
   }
   line.bad("unknown layer kind '", line.kind,
-           "' (expected QuantizedConv2d, QuantizedLinear, IntMaxPool2d, IntAvgPool2d, IntGlobalAvgPool, IntFlatten "
-           "or IntReLU)");
+           "' (expected QuantizedConv2d, QuantizedLinear, IntMaxPool2d, IntAvgPool2d, IntGlobalAvgPool, IntFlatten, "
+           "IntReLU or IntResidual)");
 }
 
 const std::string& meta_value(const nn::Metadata& m, const std::string& key, const std::string& path) {
@@ -310,6 +392,17 @@ void verify_checksums(const nn::SafeTensors& file, const std::string& path) {
         "' is missing (it has a checksum in 'qgrad.crc32')");
 }
 
+// A layer's line in "qgrad.int_layers", indented two spaces per nesting level, followed by
+// the lines of the layers nested in it (an IntResidual's body, then its shortcut).
+std::string layer_lines(const IntLayer& layer, int depth) {
+  std::string s = std::string(static_cast<size_t>(2 * depth), ' ') + layer.describe() + "\n";
+  if (const auto* r = dynamic_cast<const IntResidual*>(&layer)) {
+    for (const auto& l : r->body()) s += layer_lines(*l, depth + 1);
+    for (const auto& l : r->shortcut()) s += layer_lines(*l, depth + 1);
+  }
+  return s;
+}
+
 }  // namespace
 
 void save_int_model(const std::string& path, const IntModel& model, const nn::Metadata& metadata) {
@@ -317,7 +410,7 @@ void save_int_model(const std::string& path, const IntModel& model, const nn::Me
   std::string layers;
   for (size_t i = 0; i < model.layers.size(); ++i) {
     model.layers[i]->export_tensors(std::to_string(i), sd);
-    layers += model.layers[i]->describe() + "\n";
+    layers += layer_lines(*model.layers[i], 0);
   }
   auto qp = [](const QParams& q) { return from_vector({q.scale[0], static_cast<float>(q.zero_point[0])}, {2}); };
   sd["input.qparams"] = qp(model.input_qparams);
@@ -353,12 +446,11 @@ IntModelFile read_int_model(const nn::SafeTensors& file, const std::string& path
   out.metadata = file.metadata;
   out.model = std::make_shared<IntModel>();
   TensorTable table(file.tensors, path);
-  std::stringstream ss(meta_value(file.metadata, "qgrad.int_layers", path));
+  LayerReader reader(meta_value(file.metadata, "qgrad.int_layers", path), path);
   size_t index = 0;
-  for (std::string text; std::getline(ss, text); ++index) {
-    LayerLine line(text, index, path);
+  for (; !reader.at_end(); ++index) {
     const std::string prefix = std::to_string(index);
-    out.model->layers.push_back(make_layer(line, table, prefix));
+    out.model->layers.push_back(reader.read(prefix, 0, table, "the model"));
     int64_t bytes = 0;
     for (const auto& [name, t] : file.tensors)
       if (name.rfind(prefix + ".", 0) == 0) bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));

@@ -12,7 +12,10 @@
 //   "input.qparams", "output.qparams"   float32 [scale, zero_point]
 // __metadata__: "qgrad.format" = "qgrad-int-model-1"; "qgrad.int_layers", one line per layer
 // with every option ("QuantizedConv2d(in=1, out=6, kernel=5, stride=1, padding=2, weight_bits=8,
-// granularity=channel, relu=1)"); "qgrad.input_bits" / "qgrad.output_bits"; "qgrad.crc32",
+// granularity=channel, relu=1)"; an "IntResidual(body=B, shortcut=S, relu=R)" line is followed by
+// its B body and S shortcut layers' lines indented two more spaces, their tensors named
+// "i.body.j.*" / "i.shortcut.j.*", the add's own "i.zero_points" int32 [z_a, z_b, z_o, qmin, qmax]
+// and "i.scales" float32 [s_a, s_b, s_o]); "qgrad.input_bits" / "qgrad.output_bits"; "qgrad.crc32",
 // one "name crc" line per tensor (zlib's CRC-32 of its bytes as stored), so a flipped bit in
 // the data is an error on load rather than a silently different model; plus the caller's keys.
 #pragma once

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "quant/int_residual.h"
 #include "quant/metrics.h"
 #include "quant/quantize.h"
 
@@ -46,6 +47,8 @@ std::vector<LayerReport> report_int_model(const IntModelFile& file) {
       set_output(r, g->output_qparams());
     } else if (auto* pool = dynamic_cast<const IntAvgPool2d*>(layers[i].get())) {
       set_output(r, pool->output_qparams());
+    } else if (auto* res = dynamic_cast<const IntResidual*>(layers[i].get())) {
+      set_output(r, res->output_qparams());  // the sum's; the branches' layers are not listed
     }
     out.push_back(r);
   }

@@ -1,12 +1,16 @@
 #include "quant/prepare.h"
 
+#include <typeinfo>
+
 #include "core/error.h"
 #include "nn/activations.h"
+#include "nn/basic_block.h"
 #include "nn/batch_norm.h"
 #include "nn/conv2d.h"
 #include "nn/flatten.h"
 #include "nn/linear.h"
 #include "nn/pooling.h"
+#include "nn/residual.h"
 #include "quant/fake_quantize_module.h"
 #include "quant/qat_modules.h"
 
@@ -28,15 +32,71 @@ std::shared_ptr<FakeQuantize> activation_fq(const LayerQConfig& c) {
       FakeQuantizeOptions{.scheme = c.activation, .observer = c.observer});
 }
 
-std::shared_ptr<nn::Sequential> build(const nn::Sequential& model, const QConfig& config) {
+using Children = std::vector<std::pair<std::string, nn::ModulePtr>>;
+
+// The residual blocks prepare descends into: nn::Residual itself, and nn::BasicBlock, whose
+// forward adds a ReLU after the sum. Other subclasses may compute anything in forward.
+bool is_residual(const nn::ModulePtr& m) {
+  return m && (typeid(*m) == typeid(nn::Residual) || typeid(*m) == typeid(nn::BasicBlock));
+}
+
+nn::ModulePtr child_named(const nn::Module& m, const std::string& name) {
+  for (const auto& [n, c] : m.children())
+    if (n == name) return c;
+  return nullptr;
+}
+
+// Appends the prepared twin of kids (named prefix + name in the float model) to out.
+// float_input: whether the tensor entering kids is still float; last: the config of the last
+// quantized layer before them (both updated as the walk goes).
+void build_into(nn::Sequential& out, const Children& kids, const std::string& prefix, const QConfig& config,
+                bool& float_input, const LayerQConfig*& last);
+
+// One branch of a residual (its body or shortcut), prepared on its own: the input is already
+// fake-quantized (the block quantizes it once for both branches), so no FakeQuantize opens it.
+std::shared_ptr<nn::Sequential> build_branch(const nn::ModulePtr& branch, const std::string& name,
+                                             const QConfig& config, const LayerQConfig& block) {
   auto out = std::make_shared<nn::Sequential>();
-  const auto& kids = model.children();
+  bool float_input = false;
+  const LayerQConfig* last = &block;
+  if (const auto* seq = as<nn::Sequential>(branch)) {
+    build_into(*out, seq->children(), name + ".", config, float_input, last);
+  } else {  // a single module: it is named `name` itself in the float model
+    const size_t dot = name.rfind('.');
+    build_into(*out, {{name.substr(dot + 1), branch}}, name.substr(0, dot + 1), config, float_input, last);
+  }
+  return out;
+}
+
+void build_into(nn::Sequential& out_seq, const Children& kids, const std::string& prefix, const QConfig& config,
+                bool& float_input, const LayerQConfig*& last) {
+  nn::Sequential* out = &out_seq;
   const size_t n = kids.size();
-  bool float_input = true;  // is the current tensor a float (not yet fake-quantized) one?
-  const LayerQConfig* last = nullptr;
   for (size_t i = 0; i < n; ++i) {
-    const auto& [name, m] = kids[i];
-    if (as<nn::Conv2d>(m) || as<nn::Linear>(m)) {
+    const auto& [short_name, m] = kids[i];
+    const std::string name = prefix + short_name;
+    if (is_residual(m)) {
+      // Residual [ReLU] FakeQuantize: both branches read the block's (fake-quantized) input,
+      // and the sum is quantized once more on its own observed range, after the ReLU if one
+      // follows (BasicBlock's own, or a ReLU module next in the sequence), like a conv's output.
+      const LayerQConfig& c = config.for_module(name);
+      if (float_input) out->add(activation_fq(c));
+      const nn::ModulePtr body = child_named(*m, "body"), shortcut = child_named(*m, "shortcut");
+      check(body != nullptr, "prepare", "residual '", name, "' has no body");
+      auto qbody = build_branch(body, name + ".body", config, c);
+      if (shortcut) {
+        out->add(std::make_shared<nn::Residual>(qbody, build_branch(shortcut, name + ".shortcut", config, c)));
+      } else {
+        out->add(std::make_shared<nn::Residual>(qbody));
+      }
+      const bool block_relu = as<nn::BasicBlock>(m) != nullptr;
+      const bool next_relu = !block_relu && child_as<nn::ReLU>(kids, i + 1) != nullptr;
+      if (block_relu || next_relu) out->add(nn::ReLU());
+      out->add(activation_fq(c));
+      if (next_relu) ++i;
+      float_input = false;
+      last = &c;
+    } else if (as<nn::Conv2d>(m) || as<nn::Linear>(m)) {
       const LayerQConfig& c = config.for_module(name);
       const auto* bn = as<nn::Conv2d>(m) ? child_as<nn::BatchNorm2d>(kids, i + 1) : nullptr;
       const size_t relu_at = i + 1 + (bn ? 1 : 0);
@@ -85,9 +145,16 @@ std::shared_ptr<nn::Sequential> build(const nn::Sequential& model, const QConfig
     } else {
       fail("prepare", "module '", name, "' (", m->type_name(),
            ") is not supported; known: Conv2d [+BatchNorm2d] [+ReLU], Linear [+ReLU], ReLU, "
-           "MaxPool2d, AvgPool2d, GlobalAvgPool, Flatten");
+           "MaxPool2d, AvgPool2d, GlobalAvgPool, Flatten, Residual [+ReLU], BasicBlock");
     }
   }
+}
+
+std::shared_ptr<nn::Sequential> build(const nn::Sequential& model, const QConfig& config) {
+  auto out = std::make_shared<nn::Sequential>();
+  bool float_input = true;  // is the current tensor a float (not yet fake-quantized) one?
+  const LayerQConfig* last = nullptr;
+  build_into(*out, model.children(), "", config, float_input, last);
   out->train(model.is_training());
   return out;
 }

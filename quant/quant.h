@@ -3,7 +3,7 @@
 // quantization. Namespace qgrad::quant.
 // The workflow headers are included one by one where they are used: qconfig.h (what to quantize
 // and how to sample calibration data), prepare.h (observers / QAT fake-quant inserted),
-// convert.h + int_modules.h (the integer-only model), int_model_file.h (saving it), dynamic.h
+// convert.h + int_modules.h + int_residual.h (the integer-only model), int_model_file.h (saving it), dynamic.h
 // (dynamic quantization), kernels/qgemm.h (the integer GEMM).
 #pragma once
 #include "quant/metrics.h"

@@ -13,6 +13,7 @@
 #include "nn/checkpoint.h"
 #include "nn/nn.h"
 #include "quant/int_model_file.h"
+#include "quant/int_residual.h"
 #include "quant/packing.h"
 #include "quant/fake_quantize_module.h"
 #include "quant/prepare.h"
@@ -40,6 +41,23 @@ std::shared_ptr<nn::Sequential> pooling_net(Generator& gen) {
   auto m = std::make_shared<nn::Sequential>(
       nn::Conv2d({.in = 1, .out = 4, .kernel = 3, .padding = 1, .bias = false}, gen), nn::BatchNorm2d({.features = 4}),
       nn::ReLU(), nn::AvgPool2d({.kernel = 2}), nn::GlobalAvgPool(), nn::Linear({.in = 4, .out = 3}, gen));
+  NoGradGuard no_grad;  // non-trivial BN running statistics
+  m->train();
+  (*m)(randn({8, 1, 8, 8}, gen));
+  m->eval();
+  return m;
+}
+
+// Two basic blocks (identity, then a strided projection) and a plain Residual with a ReLU
+// module after it, nested inside the body of a third: IntResidual at two levels.
+std::shared_ptr<nn::Sequential> residual_net(Generator& gen) {
+  auto inner = std::make_shared<nn::Sequential>(nn::Conv2d({.in = 8, .out = 8, .kernel = 3, .padding = 1}, gen),
+                                                nn::ReLU(), nn::Residual(nn::Conv2d({.in = 8, .out = 8, .kernel = 1}, gen)),
+                                                nn::ReLU());
+  auto m = std::make_shared<nn::Sequential>(
+      nn::Conv2d({.in = 1, .out = 4, .kernel = 3, .padding = 1, .bias = false}, gen), nn::BatchNorm2d({.features = 4}),
+      nn::ReLU(), nn::BasicBlock({.in = 4, .out = 4}, gen), nn::BasicBlock({.in = 4, .out = 8, .stride = 2}, gen),
+      nn::Residual(inner), nn::GlobalAvgPool(), nn::Linear({.in = 8, .out = 3}, gen));
   NoGradGuard no_grad;  // non-trivial BN running statistics
   m->train();
   (*m)(randn({8, 1, 8, 8}, gen));
@@ -103,7 +121,7 @@ TEST_CASE("int model file: save -> load runs bit-exactly (LeNet-like, MLP-like, 
     Shape input;
   };
   const std::vector<Case> cases{{"lenet", lenet_like(gen), {1, 12, 12}}, {"mlp", mlp_like(gen), {1, 8, 8}},
-                                {"pools", pooling_net(gen), {1, 8, 8}}};
+                                {"pools", pooling_net(gen), {1, 8, 8}}, {"residual", residual_net(gen), {1, 8, 8}}};
   for (const auto& c : cases) {
     Shape calib_shape{16}, test_shape{9};
     for (int64_t d : c.input) calib_shape.push_back(d), test_shape.push_back(d);
@@ -253,5 +271,87 @@ TEST_CASE("int model file: damaged and mismatched files are refused with a messa
   nn::Sequential lin(nn::Linear({.in = 2, .out = 2}, gen));
   nn::save_checkpoint(path, lin);
   CHECK_THROWS_WITH(load_int_model(path), Contains("not a qgrad integer model") && Contains("qgrad-checkpoint-1"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("int model file: residual blocks round-trip bit-exactly, nested lines indented", "[quant]") {
+  Generator gen(44);
+  auto model = residual_net(gen);
+  const Tensor x = randn({16, 1, 8, 8}, gen);
+  auto im = converted(*model, randn({32, 1, 8, 8}, gen), 8, 8);
+  const std::string path = "test_int_model_residual.safetensors";
+  save_int_model(path, *im);
+  const nn::SafeTensors st = nn::load_safetensors(path);
+  const std::string layers = st.metadata.at("qgrad.int_layers");
+  CHECK_THAT(layers, Contains("IntResidual(body=2, shortcut=0, relu=1)\n  QuantizedConv2d(in=4, out=4, kernel=3"));
+  CHECK_THAT(layers, Contains("IntResidual(body=2, shortcut=1, relu=1)\n  QuantizedConv2d(in=4, out=8, kernel=3, "
+                              "stride=2"));
+  CHECK_THAT(layers, Contains("IntResidual(body=2, shortcut=0, relu=0)\n  QuantizedConv2d(in=8, out=8, kernel=3, "
+                              "stride=1, padding=1, weight_bits=8, granularity=channel, relu=1)\n"
+                              "  IntResidual(body=1, shortcut=0, relu=1)\n    QuantizedConv2d(in=8, out=8, kernel=1"));
+  CHECK(st.tensors.at("3.zero_points").shape() == Shape{5});
+  CHECK(st.tensors.at("2.shortcut.0.weight").shape() == Shape{8, 4});
+  CHECK(st.tensors.at("3.body.1.body.0.bias").shape() == Shape{8});
+  const IntModelFile f = read_int_model(path);
+  REQUIRE(f.model->layers.size() == im->layers.size());
+  for (size_t i = 0; i < im->layers.size(); ++i) CHECK(f.model->layers[i]->describe() == im->layers[i]->describe());
+  const auto& a = dynamic_cast<const IntResidual&>(*im->layers[2]);
+  const auto& b = dynamic_cast<const IntResidual&>(*f.model->layers[2]);
+  CHECK(a.add().m_a == b.add().m_a);
+  CHECK(a.add().m_b == b.add().m_b);
+  CHECK(a.add().t == b.add().t);
+  const auto want = im->forward_int(quantize(x, im->input_qparams)).to_vector<uint8_t>();
+  CHECK(f.model->forward_int(quantize(x, f.model->input_qparams)).to_vector<uint8_t>() == want);
+  CHECK(f.layer_bytes[2] > st.tensors.at("2.shortcut.0.weight").numel());
+  std::remove(path.c_str());
+}
+
+TEST_CASE("int model file: damaged residual entries are refused with a message", "[quant]") {
+  Generator gen(45);
+  auto im = converted(*residual_net(gen), randn({16, 1, 8, 8}, gen), 8, 8);
+  const std::string path = "test_int_model_residual_bad.safetensors";
+  auto fresh = [&] { save_int_model(path, *im); };
+
+  fresh();  // the block claims one body layer fewer: its second body line is then out of place
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find("IntResidual(body=2, shortcut=0, relu=1"), 18, "IntResidual(body=1");
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("line 4") && Contains("is indented 2 spaces, expected 0"));
+
+  fresh();  // more body layers than lines follow
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find("IntResidual(body=2, shortcut=0, relu=0"), 18, "IntResidual(body=9");
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 3.body.2") && Contains("lists 9 body"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors.erase("2.shortcut.0.bias"); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '2.shortcut.0.bias' is missing"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["3.scales"] = from_vector({0.1f, 0.f, 0.2f}, {3}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '3.scales': scale 0 at index 1 is not positive"));
+
+  fresh();  // qmin must be the output zero point when the ReLU is fused
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto z = st.tensors.at("2.zero_points").to_vector<int32_t>();
+    z[3] = z[2] + 1;
+    st.tensors["2.zero_points"] = from_vector<int32_t>(z, {5});
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '2.zero_points': qmin") && Contains("does not match relu=1"));
+
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["3.scales"] = from_vector({1e10f, 1.f, 1e-10f}, {3}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 3 (IntResidual): qgrad::quantize_multiplier"));
+
+  fresh();  // a corrupted nested weight
+  rewrite(path, [](nn::SafeTensors& st) {
+    Tensor w = st.tensors.at("3.body.1.body.0.weight").clone();
+    w.data<int8_t>()[0] = static_cast<int8_t>(w.data<int8_t>()[0] ^ 1);
+    st.tensors["3.body.1.body.0.weight"] = w;
+  }, /*keep_crc=*/true);
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '3.body.1.body.0.weight' is corrupted: CRC-32"));
   std::remove(path.c_str());
 }
