@@ -73,8 +73,10 @@ QatConvBn2d::QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn,
   running_var_ = register_buffer("bn_running_var", copy_of(bn.running_var()));
 }
 
+Tensor QatConvBn2d::fold_scale() const { return div(gamma_, sqrt(add(running_var_, eps_))); }
+
 std::pair<Tensor, Tensor> QatConvBn2d::effective_weight_bias() const {
-  const Tensor s = div(gamma_, sqrt(add(running_var_, eps_)));  // [O]
+  const Tensor s = fold_scale();  // [O]
   const Tensor w = mul(weight_, s.reshape({options_.out, 1, 1, 1}));
   const Tensor shifted = bias_.defined() ? sub(bias_, running_mean_) : neg(running_mean_);
   return {w, add(beta_, mul(shifted, s))};

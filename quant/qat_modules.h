@@ -80,6 +80,8 @@ class QatConvBn2d : public QatConv2d {
  public:
   QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const QScheme& weight_scheme);
   std::pair<Tensor, Tensor> effective_weight_bias() const override;
+  // s[o] = gamma[o] / sqrt(running_var[o] + eps), [O]: effective weight = stored weight * s.
+  Tensor fold_scale() const;
   std::string type_name() const override { return "QatConvBn2d"; }
 
  private:

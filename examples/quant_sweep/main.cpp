@@ -94,16 +94,24 @@ void quantize_weights(nn::Module& prepared, Method method, Row& row) {
       measure();
       bytes += packed_bytes(bits, n) + qp.channels() * (4 + (qp.is_signed ? 0 : 1));
     } else {
-      check(dynamic_cast<quant::QatConvBn2d*>(layer) == nullptr, "quant_sweep", "layer '", name,
-            "' folds a BatchNorm into its weight; the non-linear rows only handle layers whose "
-            "stored weight is the weight they compute with");
       w_hat = method == Method::KMeans ? quant::kmeans_quantize(w, {.bits = bits}).reconstruct()
                                        : quant::power_of_two_quantize(w, bits).reconstruct();
       measure();
       bytes += packed_bytes(bits, n) + (method == Method::KMeans ? 4 * (int64_t{1} << bits) : 1);
-      // The layer computes with its stored weight once its own fake quantizer is off.
+      // The layer computes with its stored weight once its own fake quantizer is off. A conv with
+      // a folded BatchNorm computes with stored * s[o] (s = gamma / sqrt(var + eps)), so it stores
+      // w_hat / s[o]; the product gives w_hat back up to one float rounding (and a channel with
+      // s = 0 computes 0 whatever it stores).
+      Tensor stored = w_hat;
+      if (auto* folded = dynamic_cast<quant::QatConvBn2d*>(layer)) {
+        const std::vector<float> s = folded->fold_scale().to_vector();
+        std::vector<float> v = w_hat.contiguous().to_vector();
+        const size_t per = v.size() / s.size();
+        for (size_t i = 0; i < v.size(); ++i) v[i] = s[i / per] != 0.f ? v[i] / s[i / per] : 0.f;
+        stored = from_vector<float>(v, w_hat.shape());
+      }
       for (auto& [pname, p] : layer->named_parameters())
-        if (pname == "weight") p.copy_(w_hat);
+        if (pname == "weight") p.copy_(stored);
       layer->weight_fake_quant().set_fake_quant(false);
     }
     if (b.defined()) bytes += 4 * b.numel();

@@ -268,6 +268,11 @@ TEST_CASE("QatConvBn2d folds BatchNorm: equals conv then BN in eval mode", "[qua
   const float s2 = -0.9f / std::sqrt(1.5f + 1e-5f);
   CHECK(w.at({2, 1, 0, 2}) == Approx(conv.weight().at({2, 1, 0, 2}) * s2));
   CHECK(b.at({2}) == Approx(0.25f + (conv.bias().at({2}) - 0.1f) * s2));
+  // fold_scale is that per-channel factor (quant_sweep divides by it to store a weight).
+  const Tensor fs = q.fold_scale();
+  REQUIRE(fs.shape() == std::vector<int64_t>{3});
+  CHECK(fs.at({2}) == Approx(s2));
+  CHECK(fs.at({0}) == Approx(1.5f / std::sqrt(0.5f + 1e-5f)));
   // With fake quantization on, the forward is conv with the folded weight fake-quantized.
   q.weight_fake_quant().set_fake_quant(true);
   const Tensor wq = fake_quantize(w, rowwise_sym(w.reshape({3, 18}), 8));
