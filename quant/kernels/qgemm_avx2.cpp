@@ -25,6 +25,9 @@
 //     for each k-block (<= kKc, equal):   the B sub-panel (kKc x 16 int16 = 8 KiB) stays in L1
 //       for each 6-row micro-tile:        its A (6 x kKc int16 = 3 KiB) streams from L2
 //         accumulate into the tile; after the last k-block, the AVX2 epilogue writes C
+// A last panel with at most 8 real columns (n = 6 in LeNet conv1) runs a 12x8 micro-kernel on
+// the first half of the same packed panel instead (see micro_12x8), so A blocks are padded with
+// zero rows to a multiple of 12.
 // Ragged m: the packed A block has zero rows past m (computed, never stored); ragged n: the
 // packed panel is zero past n (computed, never stored); ragged k: A and B are zero past k.
 #if defined(__x86_64__)
@@ -58,8 +61,10 @@ void pack_avx2(const int8_t* b, int64_t ldb, int64_t k, int64_t n, int8_t* dst) 
 }
 
 // rows_padded rows of A, widened to int16, row r at dst + r * kp; zeros past k and past `rows`.
+// `readable` = how many bytes of A can be read from a (to the end of A's last row).
 void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padded, int64_t k, int64_t kp,
-                  int16_t* dst) {
+                  int64_t readable, int16_t* dst) {
+  const __m256i lane = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (int64_t r = 0; r < rows_padded; ++r) {
     int16_t* d = dst + r * kp;
     int64_t p = 0;
@@ -68,9 +73,20 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
       for (; p + 16 <= k; p += 16)
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + p),
                             _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + p))));
+      // The last k % 16 values as one vector (kp - p >= 16, kp being a multiple of 16), lanes past
+      // k zeroed, when 16 bytes can be read at s + p without leaving A (every row but the last
+      // rows of A; the bytes past k belong to the row's gap or the next row); else one by one.
+      // (A byte loop here and a copy through a 16-byte buffer, which stalls on store
+      // forwarding, cost 11% and 40% of LeNet conv1, k = 25.)
+      if (p < k && readable - r * lda - p >= 16) {
+        const __m256i keep = _mm256_cmpgt_epi16(_mm256_set1_epi16(static_cast<int16_t>(k - p)), lane);
+        const __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + p)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + p), _mm256_and_si256(v, keep));
+        p += 16;
+      }
       for (; p < k; ++p) d[p] = s[p];
     }
-    std::memset(d + p, 0, static_cast<size_t>(kp - p) * sizeof(int16_t));
+    if (p < kp) std::memset(d + p, 0, static_cast<size_t>(kp - p) * sizeof(int16_t));
   }
 }
 
@@ -142,6 +158,98 @@ void micro_6x16(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, in
 #undef QGEMM_AVX2_PAIR
 #undef QGEMM_AVX2_ROW
 
+// Narrow panels (real width <= 8, only ever a last panel: LeNet conv1 has n = 6): a 6x16 tile
+// would spend 10/16 of its multiplies on zero columns, so such a panel gets its own micro-kernel,
+// 12 rows x 8 columns = 12 ymm int32 accumulators + 1 B vector + 1 broadcast/product register.
+// It reads columns 0-7 of the unchanged 16-column packed layout (the first 32 bytes of each
+// 64-byte k-pair row), so packing and the registry entry do not change. Per k-pair: 1 load of B,
+// 12 broadcasts, 12 vpmaddwd, 12 vpaddd: as many multiplies as 6x16 for twice the rows, so on
+// a panel of <= 8 real columns half the multiply work per output row. Same asm/alignment
+// reasons as micro_6x16; its accumulators start at zero in registers (no tile memset).
+// Registers: accumulators are operands; ymm12 = B, ymm13 = broadcast A word and then its
+// product (renamed, so the 12 chains stay independent); r8 = B, r9 / r10 / r11 / r12 = A rows
+// 0, 3, 6, 9, r13 = loop count.
+#define QGEMM_AVX2_ROW8(addr, acc)            \
+  "vpbroadcastd " addr ", %%ymm13\n\t"        \
+  "vpmaddwd %%ymm12, %%ymm13, %%ymm13\n\t"    \
+  "vpaddd %%ymm13, %[" acc "], %[" acc "]\n\t"
+#define QGEMM_AVX2_ROWS3(base, a0, a1, a2)               \
+  QGEMM_AVX2_ROW8("(" base ")", a0)                      \
+  QGEMM_AVX2_ROW8("(" base ",%[row_bytes],1)", a1)       \
+  QGEMM_AVX2_ROW8("(" base ",%[row_bytes],2)", a2)
+
+constexpr int kMrNarrow = 12, kNrNarrow = 8;  // kMc is a multiple of kMrNarrow
+
+// tile[12][8] (= or +=, see `accumulate`) sum over `pairs` k-pairs of A[r][2g..2g+1] . B[2g..2g+1][c]
+void micro_12x8(const int16_t* a, int64_t kp, const int8_t* b, int64_t pairs, bool accumulate, int32_t* tile) {
+  __m256i c[kMrNarrow];
+  for (int r = 0; r < kMrNarrow; ++r)
+    c[r] = accumulate ? _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + r * kNrNarrow))
+                      : _mm256_setzero_si256();
+  const int64_t row_bytes = kp * static_cast<int64_t>(sizeof(int16_t));
+  __asm__(
+      "mov %[b], %%r8\n\t"
+      "mov %[a], %%r9\n\t"
+      "lea (%[a],%[row_bytes],2), %%r10\n\t"
+      "add %[row_bytes], %%r10\n\t"
+      "lea (%%r10,%[row_bytes],2), %%r11\n\t"
+      "add %[row_bytes], %%r11\n\t"
+      "lea (%%r11,%[row_bytes],2), %%r12\n\t"
+      "add %[row_bytes], %%r12\n\t"
+      "mov %[pairs], %%r13\n\t"
+      "test %%r13, %%r13\n\t"
+      "jz 2f\n\t"
+      ".p2align 6\n"
+      "1:\n\t"
+      "vmovdqu (%%r8), %%ymm12\n\t"
+      QGEMM_AVX2_ROWS3("%%r9", "c0", "c1", "c2")
+      QGEMM_AVX2_ROWS3("%%r10", "c3", "c4", "c5")
+      QGEMM_AVX2_ROWS3("%%r11", "c6", "c7", "c8")
+      QGEMM_AVX2_ROWS3("%%r12", "c9", "c10", "c11")
+      "add $64, %%r8\n\t"
+      "add $4, %%r9\n\t"
+      "add $4, %%r10\n\t"
+      "add $4, %%r11\n\t"
+      "add $4, %%r12\n\t"
+      "dec %%r13\n\t"
+      "jnz 1b\n"
+      "2:\n\t"
+      : [c0] "+x"(c[0]), [c1] "+x"(c[1]), [c2] "+x"(c[2]), [c3] "+x"(c[3]), [c4] "+x"(c[4]), [c5] "+x"(c[5]),
+        [c6] "+x"(c[6]), [c7] "+x"(c[7]), [c8] "+x"(c[8]), [c9] "+x"(c[9]), [c10] "+x"(c[10]), [c11] "+x"(c[11])
+      : [b] "r"(b), [a] "r"(a), [row_bytes] "r"(row_bytes), [pairs] "r"(pairs)
+      : "r8", "r9", "r10", "r11", "r12", "r13", "xmm12", "xmm13", "cc", "memory");
+  for (int r = 0; r < kMrNarrow; ++r)
+    _mm256_store_si256(reinterpret_cast<__m256i*>(tile + r * kNrNarrow), c[r]);
+}
+#undef QGEMM_AVX2_ROWS3
+#undef QGEMM_AVX2_ROW8
+
+// A narrow panel (cols <= 8 real columns at j0) of one task with the 12x8 micro-kernel. Not
+// inlined into run_task: inlined, the wide path around micro_6x16 measured ~2% slower
+// (256^3, 64x784x256), the same kind of code-placement effect as described above.
+__attribute__((noinline)) void run_narrow_panel(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i0,
+                                                int64_t rows, int64_t j0, int64_t cols, const int8_t* panel,
+                                                int64_t block_pairs, int32_t* tiles) {
+  // a local: the compiler then knows the uint8 stores of the epilogue leave it unchanged (a
+  // reference to the caller's copy was reloaded after every row: ~25% slower on LeNet conv1)
+  avx2::ColumnParams params;
+  avx2::column_params(c, j0, cols, &params);
+  const int64_t pairs_total = detail::div_up(c.k, 2);
+  const int64_t narrow_tiles = detail::div_up(rows, kMrNarrow);
+  for (int64_t g0 = 0; g0 < pairs_total; g0 += block_pairs) {
+    const int64_t pairs = pairs_total - g0 < block_pairs ? pairs_total - g0 : block_pairs;
+    const bool last = g0 + pairs == pairs_total;
+    for (int64_t t = 0; t < narrow_tiles; ++t) {
+      int32_t* tile = tiles + t * kMrNarrow * kNrNarrow;
+      micro_12x8(a_packed + t * kMrNarrow * kp + 2 * g0, kp, panel + g0 * kPanelPairBytes, pairs, g0 != 0, tile);
+      if (last) {
+        const int64_t r0 = t * kMrNarrow, n_rows = rows - r0 < kMrNarrow ? rows - r0 : kMrNarrow;
+        avx2::store_tile8(c, tile, i0 + r0, j0, n_rows, cols, params);
+      }
+    }
+  }
+}
+
 // One task: rows [i0, i0 + rows) x panels [p0, p1), A already packed (kp int16 per row).
 void run_task(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i0, int64_t rows, int64_t p0,
               int64_t p1, int32_t* tiles) {
@@ -153,9 +261,13 @@ void run_task(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i
   const int64_t block_pairs = detail::div_up(pairs_total, kblocks);
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t j0 = p * kNr, cols = c.n - j0 < kNr ? c.n - j0 : kNr;
+    const int8_t* panel = c.packed + p * panel_bytes;
+    if (cols <= kNrNarrow) {
+      run_narrow_panel(c, a_packed, kp, i0, rows, j0, cols, panel, block_pairs, tiles);
+      continue;
+    }
     avx2::ColumnParams params;
     avx2::column_params(c, j0, cols, &params);
-    const int8_t* panel = c.packed + p * panel_bytes;
     for (int64_t g0 = 0; g0 < pairs_total; g0 += block_pairs) {
       const int64_t pairs = pairs_total - g0 < block_pairs ? pairs_total - g0 : block_pairs;
       const bool last = g0 + pairs == pairs_total;
@@ -199,7 +311,9 @@ void qgemm_u8s8s32_avx2(const QGemmCall& c) {
       const int64_t mb = task / nblocks, nb = task % nblocks;
       const int64_t i0 = mb * kMc, rows = c.m - i0 < kMc ? c.m - i0 : kMc;
       if (mb != packed_block) {
-        pack_a_block(c.a + i0 * c.lda, c.lda, rows, detail::div_up(rows, kMr) * kMr, c.k, kp, a_packed);
+        // zero rows up to a multiple of 12, so that both micro-kernels (6 and 12 rows) read whole tiles
+        pack_a_block(c.a + i0 * c.lda, c.lda, rows, detail::div_up(rows, kMrNarrow) * kMrNarrow, c.k, kp,
+                     (c.m - 1 - i0) * c.lda + c.k, a_packed);
         packed_block = mb;
       }
       const int64_t p0 = nb * panels_per_block, p1 = p0 + panels_per_block < panels ? p0 + panels_per_block : panels;

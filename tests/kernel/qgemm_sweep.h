@@ -9,11 +9,13 @@
 // Cases: m = 1..7 (micro-tiles of 4 and 6 plus a ragged one) and m across the row blocks (72 for
 // avx2, 128 for the others), n not a multiple of any tile (1, 15, 17, 33, 63, 300) and n split
 // across threads, k = 1, below the group size, odd, across avx2's 256 k-block (255, 256, 257,
-// 513) and 1000+; values uniform random or extreme (A all 255 against B of -128/127, the
-// vpmaddubsw saturation case); random zero points, strided A (lda > k) and C (ldc > n, the gap
-// must stay untouched), with and without bias, int32 output and requantized uint8 output with
-// random multipliers/shifts (per tensor and per channel; a mix including left shifts, or all
-// right shifts of at least 1, real < 1/2, which takes avx2's 32-bit epilogue), random or ReLU clamps.
+// 513) and 1000+; narrow n (1..8 and 16 + 1..8, avx2's 12x8 kernel) against k = 1, 2, 3, 25, 150,
+// 255, 1001 and m across its 12-row tile; values uniform random or extreme (A all 255 against B
+// of -128/127, the vpmaddubsw saturation case; or A in {0, 255} against B of -127/127); random
+// zero points, strided A (lda > k) and C (ldc > n, the gap must stay untouched), with and
+// without bias, int32 output and requantized uint8 output with random multipliers/shifts (per
+// tensor and per channel; a mix including left shifts, or all right shifts of at least 1,
+// real < 1/2, which takes avx2's 32-bit epilogue), random or ReLU clamps.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -34,7 +36,8 @@ struct SweepResult {
 
 struct SweepCase {
   int64_t m, n, k;
-  int fill;  // 0 uniform random, 1 A = 255 and B in {-128, 127}, 2 A = 255 and B = -128, 3 A random, B in {-128, 127}
+  int fill;  // 0 uniform random, 1 A = 255 and B in {-128, 127}, 2 A = 255 and B = -128, 3 A random, B in {-128, 127},
+            // 4 A in {0, 255} and B in {-127, 127}
 };
 
 inline std::vector<SweepCase> sweep_cases() {
@@ -59,6 +62,21 @@ inline std::vector<SweepCase> sweep_cases() {
   cases.push_back({72, 16, 600, 0});
   cases.push_back({80, 200, 600, 0});
   cases.push_back({150, 70, 300, 1});
+  // narrow panels (avx2 gives a last panel of real width <= 8 its own 12x8 micro-kernel): every
+  // n in 1..8 and 16 + {1..8} against k = 1, 2, 3, 25 (LeNet conv1), 150 (conv2), 255 and an odd
+  // k past the k-block, with m below, at and past the 12-row tile and the 72-row block, ragged
+  int narrow = 0;
+  const int64_t narrow_m[] = {1, 11, 12, 13, 25, 72, 73, 145};
+  for (int64_t n : {1, 2, 3, 4, 5, 6, 7, 8, 17, 18, 19, 20, 21, 22, 23, 24})
+    for (int64_t k : {1, 2, 3, 25, 150, 255, 1001}) {
+      cases.push_back({narrow_m[narrow % 8], n, k, narrow % 5});
+      ++narrow;
+    }
+  cases.push_back({300, 6, 25, 4});
+  cases.push_back({299, 6, 25, 0});
+  cases.push_back({157, 8, 150, 4});
+  cases.push_back({145, 22, 150, 1});
+  cases.push_back({77, 40, 25, 4});  // n = 16 * 2 + 8
   return cases;
 }
 
@@ -72,10 +90,14 @@ inline std::string run_case(const quant::QGemmKernel& kernel, const SweepCase& s
   const int32_t za = static_cast<int32_t>(uni(0, 255));
   std::vector<uint8_t> a(static_cast<size_t>(m * lda));
   std::vector<int8_t> b(static_cast<size_t>(k * ldb));
-  for (auto& v : a) v = static_cast<uint8_t>(sc.fill == 0 || sc.fill == 3 ? uni(0, 255) : 255);
+  for (auto& v : a) {
+    if (sc.fill == 4) v = static_cast<uint8_t>(uni(0, 1) ? 255 : 0);
+    else v = static_cast<uint8_t>(sc.fill == 0 || sc.fill == 3 ? uni(0, 255) : 255);
+  }
   for (auto& v : b) {
     if (sc.fill == 0) v = static_cast<int8_t>(uni(-128, 127));
     else if (sc.fill == 2) v = -128;
+    else if (sc.fill == 4) v = static_cast<int8_t>(uni(0, 1) ? 127 : -127);
     else v = static_cast<int8_t>(uni(0, 1) ? 127 : -128);
   }
   std::vector<int32_t> bias;
