@@ -137,6 +137,12 @@ int main(int argc, char** argv) {
       {"square", 256, 256, 256},                {"square", 1024, 1024, 1024},
       {"LeNet-5 conv1, batch 64", 64 * 28 * 28, 25, 6},
       {"LeNet-5 conv2, batch 64", 64 * 10 * 10, 150, 16},
+      // The CIFAR CNN's convs (3x3, widths 32/64/128 at 32x32/16x16/8x8): the first, and the
+      // second of each stage.
+      {"CIFAR conv1, batch 64", 64 * 32 * 32, 27, 32},
+      {"CIFAR conv2, batch 64", 64 * 32 * 32, 288, 32},
+      {"CIFAR conv4, batch 64", 64 * 16 * 16, 576, 64},
+      {"CIFAR conv6, batch 64", 64 * 8 * 8, 1152, 128},
   };
   std::mt19937 rng(1);
   nlohmann::json rows = nlohmann::json::array();
