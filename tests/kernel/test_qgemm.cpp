@@ -185,7 +185,12 @@ TEST_CASE("im2col_u8 (channels last) matches a naive unrolling and pads with the
                                           .kernel_w = 5, .pad_h = 2, .pad_w = 2},
                               Im2colShape{.channels = 3, .height = 4, .width = 4, .kernel_h = 1, .kernel_w = 1},
                               Im2colShape{.channels = 40, .height = 7, .width = 5, .kernel_h = 3, .kernel_w = 3,
-                                          .stride_h = 1, .stride_w = 2, .pad_h = 1, .pad_w = 1}}) {
+                                          .stride_h = 1, .stride_w = 2, .pad_h = 1, .pad_w = 1},
+                              // kernel rows of 30 and 9 bytes (the 16..31 and 8..15 copy paths)
+                              Im2colShape{.channels = 6, .height = 9, .width = 8, .kernel_h = 5, .kernel_w = 5,
+                                          .pad_h = 2, .pad_w = 2},
+                              Im2colShape{.channels = 3, .height = 6, .width = 6, .kernel_h = 3, .kernel_w = 3,
+                                          .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}}) {
     std::vector<uint8_t> img(static_cast<size_t>(s.channels * s.height * s.width));
     for (auto& v : img) v = static_cast<uint8_t>(rng() % 256);
     const uint8_t zp = 77;
