@@ -16,13 +16,7 @@ DynamicQuantLinear::DynamicQuantLinear(const nn::Linear& f, const QGemmKernel& k
   weight_qp_ = obs.qparams();
   qweight_ = quantize(w, weight_qp_);
   if (options_.bias) bias_ = f.bias().detach().clone();
-  // pack_b wants B = W^T [in, out]: the reduction runs down B's rows.
-  const int64_t out = options_.out, in = options_.in;
-  const int8_t* q = qweight_.data<int8_t>();
-  std::vector<int8_t> bt(static_cast<size_t>(in * out));
-  for (int64_t c = 0; c < out; ++c)
-    for (int64_t k = 0; k < in; ++k) bt[static_cast<size_t>(k * out + c)] = q[c * in + k];
-  packed_ = pack_b(kernel, bt.data(), in, out, out);
+  packed_ = pack_weight(kernel, qweight_.data<int8_t>(), options_.out, options_.in);
 }
 
 std::string DynamicQuantLinear::options_str() const {

@@ -75,16 +75,19 @@ IntGemm::IntGemm(const IntGemmParams& p, int64_t conv_channels)
 void IntGemm::finish() {
   const int64_t out = qweight.size(0), k = qweight.size(1);
   const int8_t* qp = qweight.data<int8_t>();
-  // W^T [k, out]. For a conv, GEMM row j = (ky kW + kx) C + c takes qweight column
-  // c kH kW + (ky kW + kx): the im2col rows are channels last, the saved weight is not.
-  const int64_t c_in = conv_channels > 0 ? conv_channels : k, taps = k / c_in;
-  check(c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in, " channels");
-  std::vector<int8_t> bt(static_cast<size_t>(k * out));
-  for (int64_t o = 0; o < out; ++o)
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t c = 0; c < c_in; ++c)
-        bt[static_cast<size_t>((t * c_in + c) * out + o)] = qp[o * k + c * taps + t];
-  weight = pack_b(bt.data(), k, out, out);
+  if (conv_channels > 0) {
+    // A conv's GEMM column j = (ky kW + kx) C + c takes qweight column c kH kW + (ky kW + kx):
+    // the im2col rows are channels last, the saved weight is not.
+    const int64_t c_in = conv_channels, taps = k / c_in;
+    check(c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in, " channels");
+    std::vector<int8_t> reordered(static_cast<size_t>(out * k));
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t c = 0; c < c_in; ++c) reordered[static_cast<size_t>(o * k + t * c_in + c)] = qp[o * k + c * taps + t];
+    weight = pack_weight(qgemm_kernel(), reordered.data(), out, k);
+  } else {
+    weight = pack_weight(qgemm_kernel(), qp, out, k);
+  }
   multiplier.clear();
   shift.clear();
   for (int64_t o = 0; o < out; ++o) {

@@ -72,6 +72,10 @@ double Flags::real(const std::string& name) const {
   return x;
 }
 
+std::string data_dir(const Flags& flags, const std::string& dataset) {
+  return flags.given("data") ? flags.str("data") : "data/" + dataset;
+}
+
 Flags training_flags(const std::string& default_data, int64_t default_epochs, int64_t default_batch,
                      double default_lr) {
   Flags f;

@@ -32,6 +32,9 @@ class Flags {
   std::string usage() const;
 };
 
+// --data when given, else data/<dataset> (where `make data` puts it).
+std::string data_dir(const Flags& flags, const std::string& dataset);
+
 // The flags every training program takes (the common set).
 Flags training_flags(const std::string& default_data, int64_t default_epochs, int64_t default_batch,
                      double default_lr);

@@ -44,7 +44,7 @@ int main(int argc, char** argv) try {
     what = "epoch " + std::to_string(ckpt.training.epoch);
   }
 
-  const std::string dir = flags.given("data") ? flags.str("data") : "data/" + dataset;
+  const std::string dir = examples::data_dir(flags, dataset);
   data::Dataset test_set = examples::load_dataset(dataset, dir, data::Split::Test);
   data::DataLoader loader(test_set, examples::loader_options(dataset, flags.integer("batch-size")));
   examples::Evaluation ev = examples::evaluate(*model, loader, static_cast<int64_t>(test_set.classes().size()));

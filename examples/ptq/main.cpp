@@ -24,7 +24,7 @@ int main(int argc, char** argv) try {
   const int threads = examples::apply_threads(flags.integer("threads"));
 
   examples::FloatModel f = examples::load_float_model(flags.str("model"));
-  const std::string dir = flags.given("data") ? flags.str("data") : "data/" + f.dataset;
+  const std::string dir = examples::data_dir(flags, f.dataset);
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
   data::DataLoader test_loader(test_set, examples::loader_options(f.dataset, 500));

@@ -33,7 +33,7 @@ int main(int argc, char** argv) try {
   const auto seed = static_cast<uint64_t>(flags.integer("seed"));
 
   examples::FloatModel f = examples::load_float_model(flags.str("model"));
-  const std::string dir = flags.given("data") ? flags.str("data") : "data/" + f.dataset;
+  const std::string dir = examples::data_dir(flags, f.dataset);
   // Fine-tuning uses the float training's augmentation (cifar_cnn trains with crop + flip).
   examples::ClassifierData data({.dataset = f.dataset, .dir = dir,
                                  .batch_size = flags.integer("batch-size"), .seed = seed,

@@ -164,7 +164,7 @@ int main(int argc, char** argv) try {
   const int threads = examples::apply_threads(flags.integer("threads"));
 
   examples::FloatModel f = examples::load_float_model(flags.str("model"));
-  const std::string dir = flags.given("data") ? flags.str("data") : "data/" + f.dataset;
+  const std::string dir = examples::data_dir(flags, f.dataset);
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
   if (flags.integer("limit-test") > 0) test_set = test_set.evenly_spaced(static_cast<size_t>(flags.integer("limit-test")));

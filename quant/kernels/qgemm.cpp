@@ -31,6 +31,13 @@ PackedB pack_b(const int8_t* b, int64_t k, int64_t n, int64_t ldb) {
   return pack_b(qgemm_kernel(), b, k, n, ldb);
 }
 
+PackedB pack_weight(const QGemmKernel& kernel, const int8_t* w, int64_t n, int64_t k) {
+  std::vector<int8_t> bt(static_cast<size_t>(k * n));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p) bt[static_cast<size_t>(p * n + j)] = w[j * k + p];
+  return pack_b(kernel, bt.data(), k, n, n);
+}
+
 void qgemm(const QGemmKernel& kernel, const QGemmArgs& args) {
   check(args.b != nullptr && args.b->kernel != nullptr, "qgemm", "B was not packed (use pack_b)");
   const PackedB& b = *args.b;

@@ -90,6 +90,9 @@ const QGemmKernel& select_kernel(const std::string& forced);
 // Packs B [k, n] (row stride ldb >= n) for `kernel` (default: the dispatched one).
 PackedB pack_b(const QGemmKernel& kernel, const int8_t* b, int64_t k, int64_t n, int64_t ldb);
 PackedB pack_b(const int8_t* b, int64_t k, int64_t n, int64_t ldb);
+// Packs a layer's weight W [n, k] (row-major, as Linear stores [out, in]): B = W^T, the
+// reduction running down B's rows.
+PackedB pack_weight(const QGemmKernel& kernel, const int8_t* w, int64_t n, int64_t k);
 
 // Runs the GEMM with the kernel that packed args.b, or with `kernel`, which must be that one.
 void qgemm(const QGemmArgs& args);
