@@ -1,8 +1,10 @@
 // Times every qgemm kernel this CPU supports on the shapes qgrad's models run, next to OpenBLAS
 // sgemm on the same shape, at 1 and 2 threads, and relates them to the measured int8 peak.
 //   shape MxKxN: A [M, K] uint8 x B [K, N] int8 -> C [M, N], fused requantization to uint8
-//   GOP/s = 2 M K N / seconds (a multiply-add is 2 ops); "peak" = the best measured int8
-//   multiply-add rate of this machine (bench/peak/), at the same thread count.
+//   GOP/s = 2 M K N / seconds (a multiply-add is 2 ops); "peak" = the measured int8
+//   multiply-add rate (bench/peak/) at the same thread count of the row's instruction set: the
+//   avx2 kernels against vpmaddubsw + vpmaddwd, every other row against the best (vpdpbusd where
+//   the CPU has AVX-512 VNNI).
 //   "x sgemm" = the kernel's GOP/s over sgemm's on the same shape and thread count, same run.
 //   "x oneDNN" = the same over oneDNN's u8 x s8 -> s32 matmul (bench/onednn/), where the build
 //   found oneDNN (Debian: libdnnl-dev; "-" and JSON null otherwise). oneDNN writes int32 and
@@ -56,14 +58,26 @@ double best_seconds(F f) {
   return best;
 }
 
-double peak_gops(int threads) {
+// The measured peaks at one thread count: the AVX2 int8 peak (vpmaddubsw + vpmaddwd), the AVX2
+// int16 one (vpmaddwd, what the avx2 kernel's route can reach) and the VNNI one (0 without it).
+struct Peaks {
+  double avx2 = 0, avx2_int16 = 0, vnni = 0;
+  double best() const { return vnni > 0 ? vnni : avx2; }
+  // A kernel's share of peak is against its own instruction set's int8 peak; ref, sgemm and
+  // oneDNN against the machine's best.
+  double for_kernel(const std::string& name) const { return name.rfind("avx2", 0) == 0 ? avx2 : best(); }
+};
+
+Peaks measure_peaks(int threads) {
+  Peaks p;
 #if defined(__x86_64__)
-  const double vnni = bench::peak_gops_avx512vnni(threads);
-  return vnni > 0 ? vnni : bench::peak_gops_avx2(threads);
+  p.avx2 = bench::peak_gops_avx2(threads);
+  p.avx2_int16 = bench::peak_gops_avx2_int16(threads);
+  p.vnni = bench::peak_gops_avx512vnni(threads);
 #else
   (void)threads;
-  return 0;
 #endif
+  return p;
 }
 
 #if QGRAD_HAVE_ONEDNN
@@ -156,13 +170,14 @@ int main(int argc, char** argv) {
 #endif
   for (int threads : thread_counts) {
     set_num_threads(threads);
-    const double peak = peak_gops(threads);
-#if defined(__x86_64__)
-    std::printf("\nthreads %d, measured int8 peak %.1f GOP/s (vpmaddwd int16 peak %.1f)\n", threads, peak,
-                bench::peak_gops_avx2_int16(threads));
-#else
-    std::printf("\nthreads %d, measured int8 peak %.1f GOP/s\n", threads, peak);
-#endif
+    const Peaks peaks = measure_peaks(threads);
+    std::printf("\nthreads %d, measured int8 peaks: avx2 %.1f GOP/s (vpmaddwd int16 %.1f), avx512vnni ", threads,
+                peaks.avx2, peaks.avx2_int16);
+    if (peaks.vnni > 0)
+      std::printf("%.1f GOP/s\n", peaks.vnni);
+    else
+      std::printf("- (not on this CPU)\n");
+    std::printf("(\"of peak\": avx2 kernels against the avx2 peak, the others against the best)\n");
     std::printf("%-24s %-16s %-11s %9s %8s %8s %9s\n", "shape", "MxKxN", "kernel", "GOP/s", "of peak", "x sgemm",
                 "x oneDNN");
     std::string onednn_impl;
@@ -229,7 +244,7 @@ int main(int argc, char** argv) {
         if (name == "oneDNN") onednn_seconds = t;
       }
       for (const auto& [name, t] : seconds[si]) {
-        const double gops = ops / t * 1e-9;
+        const double gops = ops / t * 1e-9, peak = peaks.for_kernel(name);
         char x_onednn[16] = "-";
         if (onednn_seconds > 0) std::snprintf(x_onednn, sizeof x_onednn, "%.2f", onednn_seconds / t);
         std::printf("%-24s %-16s %-11s %9.1f %7.0f%% %8.2f %9s\n", s.what, dims, name.c_str(), gops,

@@ -1,6 +1,5 @@
-// AVX2 multiply-add throughput (compiled with -mavx2). Six chains: the multiplies are independent
-// of each other and only the cheap vpaddd carries a dependency. The empty asm makes the inputs
-// opaque each iteration so the compiler cannot hoist the loop-invariant multiply.
+// AVX2 multiply-add throughput (compiled with -mavx2): the multiplies are independent of each
+// other and only the cheap vpaddd carries a dependency.
 //   int8 peak:  vpmaddubsw + vpmaddwd + vpaddd = 32 u8 x s8 products, two multiply uops, one add
 //   int16 peak: vpmaddwd + vpaddd              = 16 s16 x s16 products, one multiply uop, one add
 // Both spend one multiply uop per 16 products, but the int16 form spends twice the adds per
@@ -16,49 +15,58 @@ namespace qgrad::bench {
 
 namespace {
 
-// GOP/s of mac(acc, a, b) -> acc, counted as `products` multiply-adds per call.
-template <class Mac>
-double mac_peak_gops(int threads, int products, Mac mac) {
+constexpr long kIters = 200'000;
+constexpr int kMacsPerIter = 8;
+
+// One multiply-add of the int8 form into accumulator ymm<acc> through temporary ymm<tmp>.
+// AT&T order: vpmaddubsw b, a, t is t = pairs of u8(a) * s8(b) summed to int16.
+#define QGRAD_PEAK_INT8(acc, tmp)                              \
+  "vpmaddubsw %[b], %[a], %%ymm" tmp "\n\t"                    \
+  "vpmaddwd %[ones], %%ymm" tmp ", %%ymm" tmp "\n\t"           \
+  "vpaddd %%ymm" tmp ", %%ymm" acc ", %%ymm" acc "\n\t"
+#define QGRAD_PEAK_INT16(acc, tmp)                             \
+  "vpmaddwd %[b], %[a], %%ymm" tmp "\n\t"                      \
+  "vpaddd %%ymm" tmp ", %%ymm" acc ", %%ymm" acc "\n\t"
+// The loop is inline assembly: written with intrinsics, GCC 12 added register copies and stack
+// stores of the accumulators to it, which take vector ports too. Four accumulators (only the
+// 1-cycle vpaddd chains through them) and four temporaries; the multiplies are independent.
+#define QGRAD_PEAK_LOOP(MAC)                                                                     \
+  __asm__ volatile("1:\n\t" MAC("0", "4") MAC("1", "5") MAC("2", "6") MAC("3", "7")           \
+                   MAC("0", "4") MAC("1", "5") MAC("2", "6") MAC("3", "7")                     \
+                   "dec %[n]\n\t"                                                              \
+                   "jnz 1b\n\t"                                                                \
+                   : [n] "+r"(n)                                                               \
+                   : [a] "x"(a), [b] "x"(b), [ones] "x"(ones)                                  \
+                   : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "cc")
+
+// GOP/s when each loop iteration does kMacsPerIter multiply-adds of `products` products each.
+template <class Loop>
+double peak_of(int threads, int products, Loop loop) {
   if (!quant::detail::cpu_has_avx2()) return 0;
-  constexpr long kIters = 500'000;
-  constexpr int kChains = 6;
-  volatile int sink = 0;
-  const double t = time_parallel(threads, [&] {
-    // Named variables, not arrays, and 3 opaque activations x 2 weights for six distinct
-    // products: 16 ymm registers must hold everything, else accumulators spill and the loop
-    // measures store-to-load forwarding instead of the multipliers.
-    __m256i a0 = _mm256_set1_epi8(1), a1 = _mm256_set1_epi8(2), a2 = _mm256_set1_epi8(3);
-    __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-    const __m256i b0 = _mm256_set1_epi8(3), b1 = _mm256_set1_epi8(-5);
-    for (long i = 0; i < kIters; ++i) {
-      __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2));
-      c0 = mac(c0, a0, b0);
-      c1 = mac(c1, a0, b1);
-      c2 = mac(c2, a1, b0);
-      c3 = mac(c3, a1, b1);
-      c4 = mac(c4, a2, b0);
-      c5 = mac(c5, a2, b1);
-    }
-    const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
-                                         _mm256_add_epi32(c4, c5));
-    const int s = _mm256_extract_epi32(sum, 0);
-    sink = sink + s;
-  });
-  return 2.0 * products * kChains * kIters * threads / t * 1e-9;
+  const double t = time_parallel(threads, loop);
+  return 2.0 * products * kMacsPerIter * kIters * threads / t * 1e-9;
 }
 
 }  // namespace
 
 double peak_gops_avx2(int threads) {
-  return mac_peak_gops(threads, 32, [](__m256i acc, __m256i a, __m256i b) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1)));
+  return peak_of(threads, 32, [] {
+    const __m256i a = _mm256_set1_epi8(1), b = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    long n = kIters;
+    QGRAD_PEAK_LOOP(QGRAD_PEAK_INT8);
   });
 }
 
 double peak_gops_avx2_int16(int threads) {
-  return mac_peak_gops(threads, 16, [](__m256i acc, __m256i a, __m256i b) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  return peak_of(threads, 16, [] {
+    const __m256i a = _mm256_set1_epi16(1), b = _mm256_set1_epi16(3), ones = _mm256_set1_epi16(1);
+    long n = kIters;
+    QGRAD_PEAK_LOOP(QGRAD_PEAK_INT16);
   });
 }
+
+#undef QGRAD_PEAK_LOOP
+#undef QGRAD_PEAK_INT16
+#undef QGRAD_PEAK_INT8
 
 }  // namespace qgrad::bench

@@ -7,15 +7,16 @@
 //   ref    — the "ref" kernel (the scalar specification)
 //   kernel — the kernel under test
 // Cases: m = 1..7 (micro-tiles of 4 and 6 plus a ragged one) and m across the row blocks (72 for
-// avx2, 128 for the others), n not a multiple of any tile (1, 15, 17, 33, 63, 300) and n split
-// across threads, k = 1, below the group size, odd, across avx2's 256 k-block (255, 256, 257,
-// 513) and 1000+; narrow n (1..8 and 16 + 1..8, avx2's 12x8 kernel) against k = 1, 2, 3, 25, 150,
-// 255, 1001 and m across its 12-row tile; values uniform random or extreme (A all 255 against B
-// of -128/127, the vpmaddubsw saturation case; or A in {0, 255} against B of -127/127); random
-// zero points, strided A (lda > k) and C (ldc > n, the gap must stay untouched), with and
-// without bias, int32 output and requantized uint8 output with random multipliers/shifts (per
-// tensor and per channel; a mix including left shifts, or all right shifts of at least 1,
-// real < 1/2, which takes avx2's 32-bit epilogue), random or ReLU clamps.
+// avx2, 96 for avx512vnni, 128 for the others), n not a multiple of any tile (1, 15, 17, 33, 63,
+// 300) and n split across threads, k = 1, below the group size, odd, across avx2's 256 k-block
+// (255, 256, 257, 513) and 1000+; narrow n (1..8 and 16 + 1..8, avx2's 12x8 kernel) against k = 1,
+// 2, 3, 25, 150, 255, 1001 and m across its 12-row tile; avx512vnni's narrow 16x16 kernel (n =
+// 9..16, 41..48) with k across its 512 k-block and m across 96; values uniform random or extreme (A
+// all 255 against B of -128/127, the vpmaddubsw saturation case; or A in {0, 255} against B of
+// -127/127); random zero points, strided A (lda > k) and C (ldc > n, the gap must stay untouched),
+// with and without bias, int32 output and requantized uint8 output with random multipliers/shifts
+// (per tensor and per channel; a mix including left shifts, or all right shifts of at least 1, real
+// < 1/2, which takes avx2's 32-bit epilogue), random or ReLU clamps.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -77,6 +78,17 @@ inline std::vector<SweepCase> sweep_cases() {
   cases.push_back({157, 8, 150, 4});
   cases.push_back({145, 22, 150, 1});
   cases.push_back({77, 40, 25, 4});  // n = 16 * 2 + 8
+  // avx512vnni: 32-column panels whose last one has <= 16 real columns take its 16x16 kernel (n =
+  // 9..16 and 32 + 9..16), 8- and 16-row tiles, the 96-row block and the 128-group (512) k-block
+  const int64_t vnni_m[] = {1, 7, 9, 16, 17, 95, 97, 193};
+  int vnni = 0;
+  for (int64_t n : {9, 10, 12, 15, 16, 41, 44, 47, 48, 49})
+    for (int64_t k : {4, 6, 25, 511, 512, 515, 1025}) {
+      cases.push_back({vnni_m[vnni % 8], n, k, vnni % 5});
+      ++vnni;
+    }
+  cases.push_back({193, 96, 1536, 1});
+  cases.push_back({97, 64, 2048, 4});
   return cases;
 }
 

@@ -40,6 +40,23 @@ TEST_CASE("qgemm every supported kernel equals ref exactly", "[kernel]") {
   CHECK(tested >= 1);
 }
 
+#if defined(__x86_64__)
+namespace qgrad::quant {
+extern const QGemmKernel kQGemmAvx512VnniEmulated;  // tests/kernel/vnni_emulated_kernel.cpp
+}
+
+TEST_CASE("qgemm avx512vnni loop nest with emulated vector operations equals ref exactly", "[kernel]") {
+  if (!kQGemmAvx512VnniEmulated.supported()) {
+    WARN("skipping: the emulated avx512vnni kernel uses the avx2 epilogue and this CPU has no AVX2");
+    return;
+  }
+  const testing::SweepResult r = testing::sweep_kernel(kQGemmAvx512VnniEmulated, 11);
+  INFO(r.first_failure);
+  CHECK(r.failed == 0);
+  CHECK(r.passed == 2 * static_cast<int>(testing::sweep_cases().size()));
+}
+#endif
+
 TEST_CASE("qgemm dispatch picks a supported kernel and honours a forced name", "[kernel]") {
   CHECK(qgemm_kernel().supported());
   CHECK(std::string(select_kernel("ref").name) == "ref");
