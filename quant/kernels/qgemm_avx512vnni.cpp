@@ -17,7 +17,7 @@
 //   for each 32-column panel of B:
 //     for each k-block (<= kKcGroups groups, equal): B sub-panel (128 x 128 B = 16 KiB) in L1
 //       for each 8-row micro-tile: accumulate; after the last k-block the epilogue writes C
-// The epilogue is the avx2 rung's (epilogue_avx2.h, 16 columns at a time), bit for bit.
+// The epilogue (epilogue_vec16.h) requantizes 16 columns per step in zmm registers.
 // Ragged m: zero rows in the A block (computed, never stored); ragged n: the packed panel is zero
 // past n (computed, never stored); ragged k: A and B are zero past k.
 //
@@ -27,14 +27,13 @@
 // CI's; the registry entry then gets another name and never dispatches. The assembly itself is
 // checked against ref only on a CPU with AVX-512 VNNI.
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <omp.h>
 
 #include <cstdlib>
 #include <cstring>
 
 #include "quant/kernels/cpu_features.h"
-#include "quant/kernels/epilogue_avx2.h"
+#include "quant/kernels/epilogue_vec16.h"
 #include "quant/kernels/qgemm_tile.h"
 
 namespace qgrad::quant {
@@ -130,7 +129,7 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
 
 // tile (= or += when `accumulate`) sum over `groups` k-groups of A[r][4g..4g+3] . B[4g..4g+3][c]
 // for 8 rows x 32 columns. Tile layout: [half][row][16], so each half is 8 rows of 16 columns,
-// the layout the avx2 epilogue reads.
+// the layout the epilogue reads.
 void micro_8x32(const uint8_t* a, int64_t kp, const int8_t* b, int64_t groups, bool accumulate, int32_t* tile) {
   const int64_t acc = accumulate;
   __asm__(
@@ -326,10 +325,10 @@ void run_task(const QGemmCall& c, const uint8_t* a_packed, int64_t kp, int64_t i
     const int64_t tile_ints = narrow ? kMrNarrow * kNrNarrow : kMr * kNr;
     const int64_t micro_tiles = detail::div_up(rows, mr);
     // the epilogue's per-column constants, per 16-column half of the panel
-    avx2::ColumnParams params[2];
+    vec16::ColumnParams params[2];
     const int64_t cols0 = cols < 16 ? cols : 16, cols1 = cols - cols0;
-    avx2::column_params(c, j0, cols0, &params[0]);
-    if (cols1 > 0) avx2::column_params(c, j0 + 16, cols1, &params[1]);
+    vec16::column_params(c, j0, cols0, &params[0]);
+    if (cols1 > 0) vec16::column_params(c, j0 + 16, cols1, &params[1]);
     for (int64_t g0 = 0; g0 < groups_total; g0 += block_groups) {
       const int64_t groups = groups_total - g0 < block_groups ? groups_total - g0 : block_groups;
       const bool last = g0 + groups == groups_total;
@@ -343,8 +342,8 @@ void run_task(const QGemmCall& c, const uint8_t* a_packed, int64_t kp, int64_t i
           micro_8x32(a, kp, b, groups, g0 != 0, tile);
         if (!last) continue;
         const int64_t r0 = t * mr, n_rows = rows - r0 < mr ? rows - r0 : mr;
-        avx2::store_tile(c, tile, i0 + r0, j0, n_rows, cols0, params[0]);
-        if (cols1 > 0) avx2::store_tile(c, tile + kMr * 16, i0 + r0, j0 + 16, n_rows, cols1, params[1]);
+        vec16::store_tile(c, tile, i0 + r0, j0, n_rows, cols0, params[0]);
+        if (cols1 > 0) vec16::store_tile(c, tile + kMr * 16, i0 + r0, j0 + 16, n_rows, cols1, params[1]);
       }
     }
   }
@@ -397,10 +396,10 @@ extern const QGemmKernel kQGemmAvx512Vnni;
 const QGemmKernel kQGemmAvx512Vnni = {"avx512vnni", kNr, kKg, kKg, pack_avx512vnni, qgemm_u8s8s32_avx512vnni,
                                       detail::cpu_has_avx512vnni};
 #else
-// Same loop nest and packing, scalar vector operations: runs wherever the avx2 epilogue does.
+// Same loop nest, packing and epilogue, plain C++ micro-kernels: runs on any x86-64 CPU.
 extern const QGemmKernel kQGemmAvx512VnniEmulated;
 const QGemmKernel kQGemmAvx512VnniEmulated = {"avx512vnni-emulated", kNr, kKg, kKg, pack_avx512vnni,
-                                              qgemm_u8s8s32_avx512vnni, detail::cpu_has_avx2};
+                                              qgemm_u8s8s32_avx512vnni, detail::always_supported};
 #endif
 
 }  // namespace qgrad::quant
