@@ -13,7 +13,7 @@
 // A panel with at most 16 real columns (LeNet: n = 6 and 16) runs a 16x16 micro-kernel on the
 // first half of the same packed panel instead: as many vpdpbusd per k-group for twice the rows.
 // Loop nest (as in the avx2 rung), per task of kMc rows x some panels:
-//   copy the A rows into a block with k padded to a multiple of 4 and rows to a multiple of 16
+//   A rows in place (the last block: copied with k padded to a multiple of 4, rows to 16)
 //   for each 32-column panel of B:
 //     for each k-block (<= kKcGroups groups, equal): B sub-panel (128 x 128 B = 16 KiB) in L1
 //       for each 8-row micro-tile: accumulate; after the last k-block the epilogue writes C
@@ -309,10 +309,11 @@ void micro_16x16(const uint8_t* a, int64_t kp, const int8_t* b, int64_t groups, 
 
 #endif
 
-// One task: rows [i0, i0 + rows) x panels [p0, p1), A already packed (kp bytes per row).
-void run_task(const QGemmCall& c, const uint8_t* a_packed, int64_t kp, int64_t i0, int64_t rows, int64_t p0,
+// One task: rows [i0, i0 + rows) x panels [p0, p1); row r of the block at a_block + r * stride,
+// readable for whole k-groups (a multiple of 16 rows, 4 ceil(k / 4) bytes each).
+void run_task(const QGemmCall& c, const uint8_t* a_block, int64_t stride, int64_t i0, int64_t rows, int64_t p0,
               int64_t p1, int32_t* tiles) {
-  const int64_t groups_total = kp / kKg;
+  const int64_t groups_total = detail::div_up(c.k, kKg);
   const int64_t panel_bytes = groups_total * kGroupBytes;
   // k-blocks of equal size (a short last block would be all overhead)
   const int64_t kblocks = detail::div_up(groups_total, kKcGroups);
@@ -334,12 +335,12 @@ void run_task(const QGemmCall& c, const uint8_t* a_packed, int64_t kp, int64_t i
       const bool last = g0 + groups == groups_total;
       for (int64_t t = 0; t < micro_tiles; ++t) {
         int32_t* tile = tiles + t * tile_ints;
-        const uint8_t* a = a_packed + t * mr * kp + g0 * kKg;
+        const uint8_t* a = a_block + t * mr * stride + g0 * kKg;
         const int8_t* b = panel + g0 * kGroupBytes;
         if (narrow)
-          micro_16x16(a, kp, b, groups, g0 != 0, tile);
+          micro_16x16(a, stride, b, groups, g0 != 0, tile);
         else
-          micro_8x32(a, kp, b, groups, g0 != 0, tile);
+          micro_8x32(a, stride, b, groups, g0 != 0, tile);
         if (!last) continue;
         const int64_t r0 = t * mr, n_rows = rows - r0 < mr ? rows - r0 : mr;
         vec16::store_tile(c, tile, i0 + r0, j0, n_rows, cols0, params[0]);
@@ -350,8 +351,8 @@ void run_task(const QGemmCall& c, const uint8_t* a_packed, int64_t kp, int64_t i
 }
 
 // Tasks are kMc-row blocks, each also cut into column ranges when there are too few row blocks
-// to feed every thread (a batch-64 Linear is one row block). A thread copies a row block's A
-// once and reuses it for its next task when that has the same rows. Dynamic scheduling: a
+// to feed every thread (a batch-64 Linear is one row block). The thread that copies the last row
+// block reuses the copy for its next task when that has the same rows. Dynamic scheduling: a
 // descheduled thread delays one task, not a fixed share of the work.
 void qgemm_u8s8s32_avx512vnni(const QGemmCall& c) {
   const int64_t kp = detail::div_up(c.k, kKg) * kKg;
@@ -377,12 +378,20 @@ void qgemm_u8s8s32_avx512vnni(const QGemmCall& c) {
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t mb = task / nblocks, nb = task % nblocks;
       const int64_t i0 = mb * kMc, rows = c.m - i0 < kMc ? c.m - i0 : kMc;
+      const int64_t p0 = nb * panels_per_block, p1 = p0 + panels_per_block < panels ? p0 + panels_per_block : panels;
+      if (i0 + rows < c.m) {
+        // Every block but the last is read in place: its kMc rows are all real, and the bytes a
+        // row's last k-group reads past k (at most 3) lie in the row's gap or the next row, which
+        // exists; B is zero there, so they add nothing. (Copying A cost ~15-25% of a product
+        // with 32 output channels.)
+        run_task(c, c.a + i0 * c.lda, c.lda, i0, rows, p0, p1, tiles);
+        continue;
+      }
       if (mb != packed_block) {
         // zero rows up to a multiple of 16, so both micro-kernels (8 and 16 rows) read whole tiles
         pack_a_block(c.a + i0 * c.lda, c.lda, rows, detail::div_up(rows, kMrNarrow) * kMrNarrow, c.k, kp, a_packed);
         packed_block = mb;
       }
-      const int64_t p0 = nb * panels_per_block, p1 = p0 + panels_per_block < panels ? p0 + panels_per_block : panels;
       run_task(c, a_packed, kp, i0, rows, p0, p1, tiles);
     }
     std::free(a_packed);
