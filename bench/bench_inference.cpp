@@ -13,6 +13,8 @@
 //                   [--threads 1,2] [--json bench/results/inference.json]
 // Without a checkpoint a model is freshly initialised from --seed (speed does not depend on the
 // weights); without --data the images are uniform random pixels (calibration too).
+#include <cblas.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -133,8 +135,9 @@ int main(int argc, char** argv) try {
   const auto seed = static_cast<uint64_t>(flags.integer("seed"));
   const char* kernel = quant::qgemm_kernel().name;
 
-  std::printf("int8 vs float inference; qgemm kernel %s; best of >= %.2f s per cell after a warm-up\n", kernel,
-              min_seconds);
+  std::printf("int8 vs float inference; qgemm kernel %s, float GEMM OpenBLAS (core %s); best of >= %.2f s per "
+              "cell after a warm-up\n",
+              kernel, openblas_get_corename(), min_seconds);
   nlohmann::json rows = nlohmann::json::array(), models = nlohmann::json::array();
   bool conversion_ok = true;
   std::stringstream model_list(flags.str("models"));

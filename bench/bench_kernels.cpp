@@ -160,8 +160,11 @@ int main(int argc, char** argv) {
   };
   std::mt19937 rng(1);
   nlohmann::json rows = nlohmann::json::array();
-  std::printf("qgemm u8 x s8 -> u8 (fused requantization) vs OpenBLAS sgemm; dispatched kernel: %s\n",
-              qgemm_kernel().name);
+  // OpenBLAS picks its sgemm kernel by CPU model; a model newer than the library (or a VM that
+  // hides it) gets a slower generic one, which OPENBLAS_CORETYPE overrides. Printed so the
+  // "x sgemm" column can be read.
+  std::printf("qgemm u8 x s8 -> u8 (fused requantization) vs OpenBLAS sgemm (core %s); dispatched kernel: %s\n",
+              openblas_get_corename(), qgemm_kernel().name);
 #if QGRAD_HAVE_ONEDNN
   std::printf("oneDNN %s matmul u8 x s8 -> s32 (src zero point, no requantization), checked against ref\n",
               bench::onednn_version());
