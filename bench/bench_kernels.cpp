@@ -8,8 +8,10 @@
 //   "x sgemm" = the kernel's GOP/s over sgemm's on the same shape and thread count, same run.
 //   "x oneDNN" = the same over oneDNN's u8 x s8 -> s32 matmul (bench/onednn/), where the build
 //   found oneDNN (Debian: libdnnl-dev; "-" and JSON null otherwise). oneDNN writes int32 and
-//   does no requantization, so it does a little less work than the qgemm rows; its output is
-//   checked against qgrad's ref kernel (c_s32 mode) on every shape before it counts.
+//   does no requantization, so it does less work than the qgemm rows (the epilogue weighs most
+//   at small k); the row "<dispatched kernel>-s32" times qgrad with int32 output too, the
+//   like-for-like comparison. oneDNN's output is checked against qgrad's ref kernel (c_s32
+//   mode) on every shape before it counts.
 //   usage: bench_kernels [--json FILE] [--threads N]   (default: 1 and 2 threads; `make
 //   bench-kernels` runs it with OMP_WAIT_POLICY=passive, see the Makefile: spinning OpenMP
 //   waiters wreck 2-thread timings on a loaded 2-core machine)
@@ -181,7 +183,7 @@ int main(int argc, char** argv) {
     else
       std::printf("- (not on this CPU)\n");
     std::printf("(\"of peak\": avx2 kernels against the avx2 peak, the others against the best)\n");
-    std::printf("%-24s %-16s %-11s %9s %8s %8s %9s\n", "shape", "MxKxN", "kernel", "GOP/s", "of peak", "x sgemm",
+    std::printf("%-24s %-16s %-15s %9s %8s %8s %9s\n", "shape", "MxKxN", "kernel", "GOP/s", "of peak", "x sgemm",
                 "x oneDNN");
     std::string onednn_impl;
     std::vector<std::pair<int64_t, int64_t>> onednn_inexact;  // (outputs, wrong) per shape where it saturated
@@ -225,6 +227,16 @@ int main(int argc, char** argv) {
                                .bias = bias.data(), .c_u8 = c.data(), .requant = &rq, .ldc = s.n};
           seconds[si].emplace_back(kernel->name, best_seconds([&] { qgemm(args); }));
         }
+        {
+          // The dispatched kernel once more with int32 output (bias added, no requantization):
+          // the same work as the oneDNN row, so "x oneDNN" on this row compares like with like.
+          const QGemmKernel& best = qgemm_kernel();
+          const PackedB packed = pack_b(best, b.data(), s.k, s.n, s.n);
+          std::vector<int32_t> c32(static_cast<size_t>(s.m * s.n));
+          const QGemmArgs args{.m = s.m, .a = a.data(), .lda = s.k, .a_zero_point = 128, .b = &packed,
+                               .bias = bias.data(), .c_s32 = c32.data(), .ldc = s.n};
+          seconds[si].emplace_back(std::string(best.name) + "-s32", best_seconds([&] { qgemm(args); }));
+        }
 #if QGRAD_HAVE_ONEDNN
         // oneDNN runs on the same OpenMP pool as qgemm (Debian builds it with OpenMP), sized by
         // set_num_threads above, so it belongs to this pass rather than the OpenBLAS one.
@@ -250,7 +262,7 @@ int main(int argc, char** argv) {
         const double gops = ops / t * 1e-9, peak = peaks.for_kernel(name);
         char x_onednn[16] = "-";
         if (onednn_seconds > 0) std::snprintf(x_onednn, sizeof x_onednn, "%.2f", onednn_seconds / t);
-        std::printf("%-24s %-16s %-11s %9.1f %7.0f%% %8.2f %9s\n", s.what, dims, name.c_str(), gops,
+        std::printf("%-24s %-16s %-15s %9.1f %7.0f%% %8.2f %9s\n", s.what, dims, name.c_str(), gops,
                     peak > 0 ? 100 * gops / peak : 0, sgemm_seconds / t, x_onednn);
         rows.push_back({{"shape", dims}, {"what", s.what}, {"kernel", name}, {"threads", threads},
                         {"gops", gops}, {"seconds", t}, {"peak_gops", peak},
