@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "quant/kernels/max_pool2d_u8.h"
 #include "quant/packing.h"
 #include "quant/quantize.h"
 
@@ -258,19 +259,10 @@ Tensor IntMaxPool2d::run(const Tensor& q) const {
   check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 channels-last [N, H, W, C], got ",
         shape_str(q.shape()));
   const Tensor x = q.contiguous();
-  const Windows win(x, options_);
-  Tensor out = empty({win.n, win.oh, win.ow, win.c}, DType::UInt8);
-  const int64_t c = win.c;
-  // Every window holds at least one input (padding < kernel), so the maximum is a real value.
-  win.each(x.data<uint8_t>(), out.data<uint8_t>(),
-           [c](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld, uint8_t* o) {
-             std::fill(o, o + c, uint8_t{0});
-             for (int64_t r = 0; r < rows; ++r)
-               for (int64_t j = 0; j < cols; ++j) {
-                 const uint8_t* px = p + r * ld + j * c;
-                 for (int64_t ch = 0; ch < c; ++ch) o[ch] = std::max(o[ch], px[ch]);
-               }
-           });
+  const MaxPoolShape s{.batch = x.size(0), .height = x.size(1), .width = x.size(2), .channels = x.size(3),
+                       .options = options_};
+  Tensor out = empty({s.batch, s.out_h(), s.out_w(), s.channels}, DType::UInt8);
+  max_pool2d_u8(x.data<uint8_t>(), s, out.data<uint8_t>());
   return out;
 }
 

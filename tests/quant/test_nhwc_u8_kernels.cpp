@@ -1,4 +1,5 @@
-// The channels-last uint8 kernels behind the integer conv layers (im2col_u8) against naive loops, on random non-zero data over swept ragged shapes (1..40
+// The channels-last uint8 kernels behind the integer conv and max-pool layers (im2col_u8,
+// max_pool2d_u8) against naive loops, on random non-zero data over swept ragged shapes (1..40
 // channels, kernel rows of 1..200 bytes, strides, padding): exact equality, and no byte written
 // outside the output (guard bytes after it stay untouched). The input buffers are sized exactly,
 // so an over-long read past them shows up under the sanitizers (make test-sanitize).
@@ -10,6 +11,7 @@
 
 #include "core/error.h"
 #include "quant/kernels/im2col_u8.h"
+#include "quant/kernels/max_pool2d_u8.h"
 
 using namespace qgrad;
 using namespace qgrad::quant;
@@ -44,6 +46,25 @@ std::vector<uint8_t> naive_im2col(const std::vector<uint8_t>& img, const Im2colS
   return out;
 }
 
+// A naive max pool: the max over the window's in-bounds pixels.
+std::vector<uint8_t> naive_max_pool(const std::vector<uint8_t>& x, const MaxPoolShape& s) {
+  const int64_t k = s.options.kernel, st = s.stride(), p = s.options.padding, c = s.channels;
+  std::vector<uint8_t> out(static_cast<size_t>(s.batch * s.out_h() * s.out_w() * c));
+  for (int64_t i = 0; i < s.batch; ++i)
+    for (int64_t oy = 0; oy < s.out_h(); ++oy)
+      for (int64_t ox = 0; ox < s.out_w(); ++ox)
+        for (int64_t ch = 0; ch < c; ++ch) {
+          int best = -1;
+          for (int64_t ky = 0; ky < k; ++ky)
+            for (int64_t kx = 0; kx < k; ++kx) {
+              const int64_t y = oy * st + ky - p, xx = ox * st + kx - p;
+              if (y >= 0 && y < s.height && xx >= 0 && xx < s.width)
+                best = std::max<int>(best, x[static_cast<size_t>(((i * s.height + y) * s.width + xx) * c + ch)]);
+            }
+          out[static_cast<size_t>(((i * s.out_h() + oy) * s.out_w() + ox) * c + ch)] = static_cast<uint8_t>(best);
+        }
+  return out;
+}
 }  // namespace
 
 TEST_CASE("im2col_u8 equals a naive unrolling on swept ragged shapes, writing nothing past A", "[quant]") {
@@ -87,4 +108,41 @@ TEST_CASE("im2col_u8: LeNet's two convs and unequal kernel sides and strides", "
     CHECK(std::equal(want.begin(), want.end(), got.begin()));
     CHECK(guard_intact(got, s.rows() * s.cols()));
   }
+}
+
+TEST_CASE("max_pool2d_u8 equals a naive max pool on swept ragged shapes, writing nothing past y", "[quant]") {
+  std::mt19937 rng(13);
+  int cases = 0;
+  for (int64_t c : {1, 3, 6, 16, 17, 40})
+    for (int64_t k : {1, 2, 3})
+      for (int64_t stride : {0, 1, 2, 3})
+        for (int64_t pad = 0; pad < k; ++pad)
+          for (int64_t hw : {1, 4, 7}) {
+            const MaxPoolShape s{.batch = 3, .height = hw, .width = hw + 1, .channels = c,
+                                 .options = {.kernel = k, .stride = stride, .padding = pad}};
+            if (hw + 2 * pad < k) continue;
+            const auto x = random_bytes(s.batch * s.height * s.width * c, rng);
+            const int64_t used = s.batch * s.out_h() * s.out_w() * c;
+            std::vector<uint8_t> got(static_cast<size_t>(used + kGuard), kGuardByte);
+            max_pool2d_u8(x.data(), s, got.data());
+            const auto want = naive_max_pool(x, s);
+            INFO("C " << c << " k " << k << " stride " << stride << " pad " << pad << " H " << hw);
+            REQUIRE(std::equal(want.begin(), want.end(), got.begin()));
+            REQUIRE(guard_intact(got, used));
+            ++cases;
+          }
+  CHECK(cases > 200);  // the sweep ran
+}
+
+TEST_CASE("max_pool2d_u8: a large batch (the parallel path) and bad shapes", "[quant]") {
+  std::mt19937 rng(14);
+  const MaxPoolShape s{.batch = 64, .height = 28, .width = 28, .channels = 6, .options = {.kernel = 2}};
+  const auto x = random_bytes(s.batch * s.height * s.width * s.channels, rng);
+  std::vector<uint8_t> got(static_cast<size_t>(s.batch * 14 * 14 * 6));
+  max_pool2d_u8(x.data(), s, got.data());
+  CHECK(got == naive_max_pool(x, s));
+  CHECK_THROWS_WITH(max_pool2d_u8(x.data(), {.height = 2, .width = 2, .options = {.kernel = 3}}, got.data()),
+                    Catch::Contains("does not fit"));
+  CHECK_THROWS_WITH(max_pool2d_u8(x.data(), {.options = {.kernel = 2, .padding = 2}}, got.data()),
+                    Catch::Contains("padding must be below the kernel"));
 }
