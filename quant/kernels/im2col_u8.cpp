@@ -15,20 +15,29 @@ using detail::copy_run_over;
 
 // Every row of A: row (oy, ox), kernel row ky is the run of kW C bytes at
 // src + ((oy sh + ky) W' + ox sw) C of an image of width W' that needs no bounds checks (padding
-// already in place), copied as W-byte pieces (copy_run_over). A row whose last piece would read
-// past src_bytes or write past the end of A is copied exactly instead. Why: with an exact
-// copy_run per run and the border tested per run, im2col was 25% of the int8 LeNet's time; one
-// 8-byte load and store per 5-byte run of its first conv halved that conv.
-template <int W>
+// already in place), copied as W-byte pieces (copy_run_over). The last rows, whose last piece
+// would read past src_bytes or write past the end of A, are copied exactly instead. Why: with
+// an exact copy_run per run and the border tested per run, im2col was 25% of the int8 LeNet's
+// time; one 8-byte load and store per 5-byte run of its first conv halved that conv. KH > 0 is
+// kH known at compile time (5 for LeNet): the kernel-row loop is then unrolled.
+template <int W, int KH>
 void unroll_rows(const uint8_t* src, int64_t src_bytes, int64_t src_w, int64_t c, int64_t ho, int64_t wo,
-                 int64_t kh, int64_t run, int64_t sh, int64_t sw, uint8_t* out) {
-  const int64_t cols = kh * run, total = ho * wo * cols, src_ld = src_w * c;
+                 int64_t kh_any, int64_t run, int64_t sh, int64_t sw, uint8_t* out) {
+  const int64_t kh = KH > 0 ? KH : kh_any;
+  const int64_t cols = kh * run, rows = ho * wo, src_ld = src_w * c;
   const int64_t over = (run + W - 1) / W * W;  // bytes one over-long copy touches
+  // Rows [0, fast) stay inside both buffers; both ends grow with the row, so the rest is a tail.
+  int64_t fast = rows;
+  while (fast > 0) {
+    const int64_t r = fast - 1, s_end = ((r / wo) * sh * src_w + (r % wo) * sw) * c + (kh - 1) * src_ld + over;
+    if (s_end <= src_bytes && r * cols + (kh - 1) * run + over <= rows * cols) break;
+    --fast;
+  }
   for (int64_t oy = 0; oy < ho; ++oy)
     for (int64_t ox = 0; ox < wo; ++ox) {
       const uint8_t* s = src + oy * sh * src_ld + ox * sw * c;
       uint8_t* dst = out + (oy * wo + ox) * cols;
-      if (s - src + (kh - 1) * src_ld + over <= src_bytes && dst - out + (kh - 1) * run + over <= total) {
+      if (oy * wo + ox < fast) {
         for (int64_t ky = 0; ky < kh; ++ky) copy_run_over<W>(dst + ky * run, s + ky * src_ld, run);
       } else {
         for (int64_t ky = 0; ky < kh; ++ky) copy_run(dst + ky * run, s + ky * src_ld, run);
@@ -67,12 +76,14 @@ void im2col_u8(const uint8_t* image, const Im2colShape& s, uint8_t zero_point, u
     src = frame.data();
     src_bytes = frame_bytes + 32;
   }
-  if (run <= 8) {
-    unroll_rows<8>(src, src_bytes, src_w, c, ho, wo, kh, run, sh, sw, out);
+  if (run <= 8 && kh == 5) {
+    unroll_rows<8, 5>(src, src_bytes, src_w, c, ho, wo, kh, run, sh, sw, out);
+  } else if (run <= 8) {
+    unroll_rows<8, 0>(src, src_bytes, src_w, c, ho, wo, kh, run, sh, sw, out);
   } else if (run <= 16) {
-    unroll_rows<16>(src, src_bytes, src_w, c, ho, wo, kh, run, sh, sw, out);
+    unroll_rows<16, 0>(src, src_bytes, src_w, c, ho, wo, kh, run, sh, sw, out);
   } else {
-    unroll_rows<32>(src, src_bytes, src_w, c, ho, wo, kh, run, sh, sw, out);
+    unroll_rows<32, 0>(src, src_bytes, src_w, c, ho, wo, kh, run, sh, sw, out);
   }
 }
 
