@@ -23,7 +23,7 @@ std::vector<detail::ChannelRun> runs_for(const Tensor& t, const QParams& qp, con
 
 // q[i] = clamp(round(x[i] / scale) + zp, qmin, qmax) for i < n, round = half away from zero
 // (std::round, as quantize_unclamped); returns how many x[i] / scale are NaN (their q[i] is
-// unspecified). The same integers as quantize_unclamped + clamp_q, written so that the compiler
+// qmin: the clamp sends NaN to the lower bound, so the conversion to int is always defined). The same integers as quantize_unclamped + clamp_q, written so that the compiler
 // vectorizes the loop: std::round is a library call on x86-64's baseline ISA (SSE2 has no
 // rounding instruction), which made quantizing a LeNet batch cost ~10% of the int8 model.
 //   1. clamp first, to [qmin - zp, qmax - zp]: round is monotone and the bounds are integers, so
@@ -40,7 +40,7 @@ int64_t quantize_span(const float* __restrict x, Q* __restrict q, int64_t n, flo
     const float v = x[i] / scale;
     nans += v != v;
     // ternaries, not std::min/max: GCC 12 then if-converts and vectorizes the loop
-    const float b = v < lo ? lo : v;
+    const float b = v >= lo ? v : lo;
     const float c = b > hi ? hi : b;
     q[i] = static_cast<Q>(static_cast<int32_t>(c + std::copysign(0x1.fffffep-2f, c)) + zp);
   }
