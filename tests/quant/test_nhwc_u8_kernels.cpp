@@ -136,9 +136,9 @@ TEST_CASE("max_pool2d_u8 equals a naive max pool on swept ragged shapes, writing
 
 TEST_CASE("max_pool2d_u8: a large batch (the parallel path) and bad shapes", "[quant]") {
   std::mt19937 rng(14);
-  const MaxPoolShape s{.batch = 64, .height = 28, .width = 28, .channels = 6, .options = {.kernel = 2}};
+  const MaxPoolShape s{.batch = 256, .height = 28, .width = 28, .channels = 6, .options = {.kernel = 2}};
   const auto x = random_bytes(s.batch * s.height * s.width * s.channels, rng);
-  std::vector<uint8_t> got(static_cast<size_t>(s.batch * 14 * 14 * 6));
+  std::vector<uint8_t> got(static_cast<size_t>(s.batch * 14 * 14 * 6));  // 2^20 window bytes: threads
   max_pool2d_u8(x.data(), s, got.data());
   CHECK(got == naive_max_pool(x, s));
   CHECK_THROWS_WITH(max_pool2d_u8(x.data(), {.height = 2, .width = 2, .options = {.kernel = 3}}, got.data()),
