@@ -4,14 +4,25 @@
 #include <cmath>
 #include <limits>
 
+#include <omp.h>
+
 #include "core/error.h"
-#include "core/threads.h"
+#include "quant/kernels/max_pool2d_u8.h"
 #include "quant/packing.h"
 #include "quant/quantize.h"
 
 namespace qgrad::quant {
 
 namespace {
+// QuantizedConv2d::run unrolls and multiplies the batch in chunks of images, each thread one
+// chunk at a time: about this many bytes of unrolled images (A) per chunk, and at least
+// kConvTasksPerThread chunks per thread. Measured at 1 thread (LeNet batch 256, CIFAR CNN batch
+// 64): chunks of 64 KiB to 1 MiB all made the CIFAR convs faster than unrolling the whole batch
+// (its second conv 13.0 -> 10.4 ms), and LeNet's convs preferred the larger end (each GEMM call
+// has a fixed cost).
+constexpr int64_t kConvChunkBytes = 1 << 20;
+constexpr int64_t kConvTasksPerThread = 4;
+
 // Per-channel weight scale c (a per-tensor scale serves every channel).
 double channel_scale(const QParams& w, int64_t c) {
   return w.scale[static_cast<size_t>(w.per_channel() ? c : 0)];
@@ -206,43 +217,40 @@ Tensor QuantizedConv2d::run(const Tensor& q) const {
     gemm_.run(x.data<uint8_t>(), n * rows, out.data<uint8_t>());
     return out;
   }
-  // The unrolled matrix of a whole batch does not fit in cache (75 MB for the CIFAR CNN's second
-  // conv at batch 256): written by im2col, then read back by the GEMM from memory, it cost about
-  // as much as the GEMM itself on an AVX-512 VNNI core. So the batch is cut into chunks of images
-  // whose unrolled rows (about kChunkBytes) stay in the core's L2 between the two steps.
-  // When there are at least as many chunks as threads, each thread takes whole chunks (im2col,
-  // then a single-threaded GEMM: OpenMP does not nest); otherwise (batch 1, say) one im2col of
-  // everything and one GEMM that splits its rows and columns across the threads.
-  // The buffers are reused from call to call: fresh pages every call cost more page-fault time
-  // than the im2col itself.
-  constexpr int64_t kChunkBytes = 256 * 1024;
-  const int64_t per_image = rows * cols;
-  const int64_t chunk = std::max<int64_t>(1, kChunkBytes / per_image);
-  const int64_t chunks = (n + chunk - 1) / chunk;
-  const uint8_t zero_point = static_cast<uint8_t>(gemm_.in_zero_point);
-  const uint8_t* in = x.data<uint8_t>();
-  uint8_t* y = out.data<uint8_t>();
-  if (chunks >= get_num_threads()) {
+  const uint8_t zp = static_cast<uint8_t>(gemm_.in_zero_point);
+  const int64_t a_image = rows * cols, o_image = rows * out_channels_;
+  const uint8_t* xp = x.data<uint8_t>();
+  uint8_t* op = out.data<uint8_t>();
+  const int64_t min_tasks = kConvTasksPerThread * omp_get_max_threads();
+  if (n >= min_tasks) {
+    // Images are independent: each thread unrolls a chunk of images into its own A and multiplies
+    // it, one parallel region per layer, A reused while it is still in cache. (Unrolling the whole
+    // batch first and then one parallel GEMM: two regions, and an A of 5 MB at LeNet conv1,
+    // batch 256, written to memory and read back.) The GEMM inside runs on this thread alone:
+    // OpenMP does not nest here, qgemm's own parallel region is inactive.
+    const int64_t chunk = std::clamp<int64_t>(kConvChunkBytes / a_image, 1, n / min_tasks);
+    const int64_t tasks = (n + chunk - 1) / chunk;
 #pragma omp parallel
     {
-      thread_local std::vector<uint8_t> buffer;
-      buffer.resize(static_cast<size_t>(chunk * per_image));
+      thread_local std::vector<uint8_t> a;  // reused from call to call (fresh pages cost more than the im2col)
+      a.resize(static_cast<size_t>(chunk * a_image));
 #pragma omp for schedule(dynamic, 1)
-      for (int64_t c = 0; c < chunks; ++c) {
-        const int64_t i0 = c * chunk, count = std::min(chunk, n - i0);
-        for (int64_t i = 0; i < count; ++i) im2col_u8(in + (i0 + i) * image, s, zero_point, buffer.data() + i * per_image);
-        gemm_.run(buffer.data(), count * rows, y + i0 * rows * out_channels_);  // [count Ho Wo, O]
+      for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t i0 = t * chunk, i1 = std::min(n, i0 + chunk);
+        for (int64_t i = i0; i < i1; ++i) im2col_u8(xp + i * image, s, zp, a.data() + (i - i0) * a_image);
+        gemm_.run(a.data(), (i1 - i0) * rows, op + i0 * o_image);  // [images, Ho, Wo, O]
       }
     }
     return out;
   }
-  // (This buffer belongs to the calling thread; the OpenMP workers write into it through a.)
+  // Few images (batch 1): unroll them all, then one GEMM that splits its rows between threads.
+  // The unrolled matrix is reused from call to call, like the per-thread ones above.
   thread_local std::vector<uint8_t> buffer;
-  buffer.resize(static_cast<size_t>(n * per_image));
+  buffer.resize(static_cast<size_t>(n * a_image));
   uint8_t* a = buffer.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) im2col_u8(in + i * image, s, zero_point, a + i * per_image);
-  gemm_.run(a, n * rows, y);  // [N Ho Wo, O] = [N, Ho, Wo, O]
+#pragma omp parallel for schedule(static) if (n > 1)
+  for (int64_t i = 0; i < n; ++i) im2col_u8(xp + i * image, s, zp, a + i * a_image);
+  gemm_.run(a, n * rows, op);  // [N Ho Wo, O] = [N, Ho, Wo, O]
   return out;
 }
 
@@ -285,19 +293,10 @@ Tensor IntMaxPool2d::run(const Tensor& q) const {
   check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 channels-last [N, H, W, C], got ",
         shape_str(q.shape()));
   const Tensor x = q.contiguous();
-  const Windows win(x, options_);
-  Tensor out = empty({win.n, win.oh, win.ow, win.c}, DType::UInt8);
-  const int64_t c = win.c;
-  // Every window holds at least one input (padding < kernel), so the maximum is a real value.
-  win.each(x.data<uint8_t>(), out.data<uint8_t>(),
-           [c](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld, uint8_t* o) {
-             std::fill(o, o + c, uint8_t{0});
-             for (int64_t r = 0; r < rows; ++r)
-               for (int64_t j = 0; j < cols; ++j) {
-                 const uint8_t* px = p + r * ld + j * c;
-                 for (int64_t ch = 0; ch < c; ++ch) o[ch] = std::max(o[ch], px[ch]);
-               }
-           });
+  const MaxPoolShape s{.batch = x.size(0), .height = x.size(1), .width = x.size(2), .channels = x.size(3),
+                       .options = options_};
+  Tensor out = empty({s.batch, s.out_h(), s.out_w(), s.channels}, DType::UInt8);
+  max_pool2d_u8(x.data<uint8_t>(), s, out.data<uint8_t>());
   return out;
 }
 

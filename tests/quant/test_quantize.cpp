@@ -65,6 +65,26 @@ TEST_CASE("quantize rounds half away from zero", "[quant]") {
   CHECK(ints(quantize(from_vector({-1000.f, 1000.f}, {2}), sym)) == std::vector<int32_t>{-127, 127});
 }
 
+TEST_CASE("quantize equals round-then-clamp of the scalar helpers on ties, huge values and infinities",
+          "[quant]") {
+  // quantize's loop rounds without std::round (quantize.cpp); the scalar helpers are the definition.
+  std::vector<float> v;
+  Generator gen(9);
+  for (float t = -300.f; t <= 300.f; t += 0.25f) v.push_back(t);  // every k/2 is a tie
+  for (float t : {0.49999997f, -0.49999997f, 0.50000006f, -0.50000006f, 0.f, -0.f, 1e30f, -1e30f, INFINITY, -INFINITY,
+                  8388607.5f, -8388607.5f, 16777216.f, 3e9f, -3e9f})
+    v.push_back(t);
+  for (float t : randn({1001}, gen).to_vector()) v.push_back(200 * t);
+  const Tensor x = from_vector(v, {static_cast<int64_t>(v.size())});
+  for (const QParams& qp : {manual(1.f, 0, 8, true), manual(1.f, 0, 8, false), manual(1.f, 137, 8, false),
+                            manual(0.5f, 255, 8, false), manual(0.75f, 3, 4, false), manual(2.f, 0, 4, true)}) {
+    std::vector<int32_t> want;
+    for (float t : v)
+      want.push_back(static_cast<int32_t>(clamp_q(quantize_unclamped(t, qp.scale[0], qp.zero_point[0]), qp.qmin(), qp.qmax())));
+    CHECK(ints(quantize(x, qp)) == want);
+  }
+}
+
 TEST_CASE("the article's linear formula gives our q", "[quant]") {
   // q = round((x - min) / (max - min) * (2^n - 1)), taken literally. For min = -0.5, max = 2 the
   // zero point is -min / scale = 51 exactly, so the article and the widened formula coincide;
