@@ -123,10 +123,16 @@ static inline void store_tile(const QGemmCall& c, const int32_t* tile, int64_t i
       std::memcpy(&v, tile + 16 * r, 64);
       v += p.offset;
       int32_t* dst = c.c_s32 + (i0 + r) * c.ldc + j0;
-      if (cols == 16)
+      if (cols == 16) {
         std::memcpy(dst, &v, 64);
-      else
-        std::memcpy(dst, &v, static_cast<size_t>(cols) * sizeof(int32_t));
+        continue;
+      }
+      // 8 + 4 + 2 + 1 values (a variable-length memcpy: a byte loop, slower than the GEMM at k = 25)
+      const int32_t* s = reinterpret_cast<const int32_t*>(&v);
+      if (cols & 8) std::memcpy(dst, s, 32), dst += 8, s += 8;
+      if (cols & 4) std::memcpy(dst, s, 16), dst += 4, s += 4;
+      if (cols & 2) std::memcpy(dst, s, 8), dst += 2, s += 2;
+      if (cols & 1) *dst = *s;
     }
     return;
   }
