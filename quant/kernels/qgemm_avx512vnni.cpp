@@ -18,8 +18,9 @@
 //     for each k-block (<= kKcGroups groups, equal): B sub-panel (128 x 128 B = 16 KiB) in L1
 //       for each 8-row micro-tile: accumulate; after the last k-block the epilogue writes C
 // The epilogue (epilogue_vec16.h) requantizes 16 columns per step in zmm registers.
-// Ragged m: zero rows in the A block (computed, never stored); ragged n: the packed panel is zero
-// past n (computed, never stored); ragged k: A and B are zero past k.
+// Ragged m: zero rows in the last A block (computed, never stored); ragged n: the packed panel
+// is zero past n (computed, never stored); ragged k: B is zero past k, so whatever A holds there
+// (zeros in the copied block, the row's gap or next row in place) adds nothing.
 //
 // Compiled with QGRAD_VNNI_EMULATED, the two micro-kernels are plain C++ that computes what the
 // assembly does, so that a test (tests/kernel/vnni_emulated_kernel.cpp) can run the packing,
