@@ -45,7 +45,7 @@ namespace qgrad::quant {
 extern const QGemmKernel kQGemmAvx512VnniEmulated;  // tests/kernel/vnni_emulated_kernel.cpp
 }
 
-TEST_CASE("qgemm avx512vnni loop nest with emulated vector operations equals ref exactly", "[kernel]") {
+TEST_CASE("qgemm avx512vnni with plain C++ micro-kernels (emulated) equals ref exactly", "[kernel]") {
   const testing::SweepResult r = testing::sweep_kernel(kQGemmAvx512VnniEmulated, 11);
   INFO(r.first_failure);
   CHECK(r.failed == 0);
