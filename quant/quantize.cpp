@@ -23,8 +23,9 @@ std::vector<detail::ChannelRun> runs_for(const Tensor& t, const QParams& qp, con
 
 // q[i] = clamp(round(x[i] / scale) + zp, qmin, qmax) for i < n, round = half away from zero
 // (std::round, as quantize_unclamped); returns how many x[i] / scale are NaN (their q[i] is
-// qmin: the clamp sends NaN to the lower bound, so the conversion to int is always defined). The same integers as quantize_unclamped + clamp_q, written so that the compiler
-// vectorizes the loop: std::round is a library call on x86-64's baseline ISA (SSE2 has no
+// qmin: the clamp sends NaN to the lower bound, so the conversion to int is always defined).
+// The same integers as quantize_unclamped + clamp_q, written so that the compiler vectorizes
+// the loop: std::round is a library call on x86-64's baseline ISA (SSE2 has no
 // rounding instruction), which made quantizing a LeNet batch cost ~10% of the int8 model.
 //   1. clamp first, to [qmin - zp, qmax - zp]: round is monotone and the bounds are integers, so
 //      clamping before rounding gives the same result, and the value then fits an int32;

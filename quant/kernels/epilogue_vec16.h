@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "quant/kernels/qgemm.h"
+#include "quant/kernels/qgemm_tile.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -38,9 +39,7 @@ static inline void column_params(const QGemmCall& c, int64_t j0, int64_t cols, C
   *p = ColumnParams{};
   for (int j = 0; j < 16; ++j) {
     const int64_t col = j0 + (j < cols ? j : cols - 1);
-    uint32_t off = 0u - static_cast<uint32_t>(c.za) * static_cast<uint32_t>(c.colsum[col]);
-    if (c.bias) off += static_cast<uint32_t>(c.bias[col]);
-    p->offset[j] = static_cast<int32_t>(off);
+    p->offset[j] = static_cast<int32_t>(detail::column_offset(c, col, c.za));
     if (!c.c_u8) continue;
     const int64_t q = c.rq->per_channel ? col : 0;
     const int t = 31 + c.rq->shift[q];

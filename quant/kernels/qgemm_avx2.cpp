@@ -284,22 +284,15 @@ void run_task(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i
   }
 }
 
-// Tasks are kMc-row blocks, each also cut into column ranges when there are too few row blocks
-// to feed every thread (a batch-64 Linear is one row block). A thread packs a row block's A
-// once and reuses it for its next task when that has the same rows. Dynamic scheduling: on a
-// shared machine a descheduled thread then delays one task, not a fixed half of the work.
+// Tasks as detail::task_grid cuts them (kMc-row blocks, split by panels when there are too few
+// for the threads). A thread packs a row block's A once and reuses it for its next task when
+// that has the same rows. Dynamic scheduling: on a shared machine a descheduled thread then
+// delays one task, not a fixed half of the work.
 void qgemm_u8s8s32_avx2(const QGemmCall& c) {
   const int64_t kp = detail::div_up(c.k, 16) * 16;
-  const int64_t panels = detail::div_up(c.n, kNr);
-  const int64_t mblocks = detail::div_up(c.m, kMc);
-  const bool parallel = c.m * c.n * c.k >= (int64_t{1} << 18) && omp_get_max_threads() > 1;
-  const int64_t want_tasks = parallel ? 4 * omp_get_max_threads() : 1;
-  int64_t nblocks = mblocks >= want_tasks ? 1 : detail::div_up(want_tasks, mblocks);
-  nblocks = nblocks < panels ? nblocks : panels;
-  const int64_t panels_per_block = detail::div_up(panels, nblocks);
-  nblocks = detail::div_up(panels, panels_per_block);
-  const int64_t tasks = mblocks * nblocks;
-#pragma omp parallel if (parallel && tasks > 1)
+  const detail::TaskGrid grid = detail::task_grid(c, kMc, kNr);
+  const int64_t tasks = grid.tasks();
+#pragma omp parallel if (grid.parallel && tasks > 1)
   {
     const size_t a_bytes = static_cast<size_t>(kMc * kp) * sizeof(int16_t);
     auto* a_packed = static_cast<int16_t*>(std::aligned_alloc(64, (a_bytes + 63) / 64 * 64));
@@ -308,7 +301,7 @@ void qgemm_u8s8s32_avx2(const QGemmCall& c) {
     int64_t packed_block = -1;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < tasks; ++task) {
-      const int64_t mb = task / nblocks, nb = task % nblocks;
+      const int64_t mb = grid.row_block(task);
       const int64_t i0 = mb * kMc, rows = c.m - i0 < kMc ? c.m - i0 : kMc;
       if (mb != packed_block) {
         // zero rows up to a multiple of 12, so that both micro-kernels (6 and 12 rows) read whole tiles
@@ -316,7 +309,8 @@ void qgemm_u8s8s32_avx2(const QGemmCall& c) {
                      (c.m - 1 - i0) * c.lda + c.k, a_packed);
         packed_block = mb;
       }
-      const int64_t p0 = nb * panels_per_block, p1 = p0 + panels_per_block < panels ? p0 + panels_per_block : panels;
+      int64_t p0, p1;
+      grid.panel_range(task, &p0, &p1);
       run_task(c, a_packed, kp, i0, rows, p0, p1, tiles);
     }
     std::free(a_packed);

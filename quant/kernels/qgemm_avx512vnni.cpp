@@ -108,6 +108,44 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
       "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "cc", "memory"
 
 #if !defined(QGRAD_VNNI_EMULATED)
+// The whole body of a micro-kernel: accumulators in (loaded, or zeroed when not `accumulate`),
+// row bases r8 = row 0, r9 = row 3, r10 = row 6 (plus MORE_BASES), the k loop of GROUP two
+// k-groups per iteration (advancing the bases by 8 bytes: ADVANCE for the extra ones), the odd
+// last group, accumulators out. r11 = B, rcx = iterations.
+#define QGEMM_VNNI_BODY(MORE_BASES, GROUP, ADVANCE)       \
+  "test %[acc], %[acc]\n\t"                               \
+  "jz 5f\n\t" QGEMM_VNNI_LOAD16 "jmp 6f\n"                 \
+  "5:\n\t" QGEMM_VNNI_ZERO16                               \
+  "6:\n\t"                                                 \
+  "mov %[a], %%r8\n\t"                                     \
+  "lea (%[a],%[kp],2), %%r9\n\t"                           \
+  "add %[kp], %%r9\n\t"                                    \
+  "lea (%%r9,%[kp],2), %%r10\n\t"                          \
+  "add %[kp], %%r10\n\t"                                   \
+  MORE_BASES                                               \
+  "mov %[b], %%r11\n\t"                                    \
+  "mov %[groups], %%rcx\n\t"                               \
+  "shr $1, %%rcx\n\t"                                      \
+  "jz 3f\n\t"                                              \
+  ".p2align 6\n"                                           \
+  "1:\n\t"                                                 \
+  GROUP("0", "0")                                          \
+  GROUP("4", "128")                                        \
+  "add $8, %%r8\n\t"                                       \
+  "add $8, %%r9\n\t"                                       \
+  "add $8, %%r10\n\t"                                      \
+  ADVANCE                                                  \
+  "add $256, %%r11\n\t"                                    \
+  "dec %%rcx\n\t"                                          \
+  "jnz 1b\n"                                               \
+  "3:\n\t"                                                 \
+  "test $1, %[groups]\n\t"                                 \
+  "jz 4f\n\t"                                              \
+  GROUP("0", "0")                                          \
+  "4:\n\t" QGEMM_VNNI_STORE16
+#define QGEMM_VNNI_OPERANDS \
+  [a] "r"(a), [kp] "r"(kp), [b] "r"(b), [groups] "r"(groups), [tile] "r"(tile), [acc] "r"(acc)
+
 // One row of the wide kernel: broadcast its word (at A byte offset `ao` from `base`), two vpdpbusd.
 #define QGEMM_VNNI_ROW2(ao, base, lo, hi)                  \
   "vpbroadcastd " ao base ", %%zmm18\n\t"                  \
@@ -133,38 +171,10 @@ void pack_a_block(const uint8_t* a, int64_t lda, int64_t rows, int64_t rows_padd
 // the layout the epilogue reads.
 void micro_8x32(const uint8_t* a, int64_t kp, const int8_t* b, int64_t groups, bool accumulate, int32_t* tile) {
   const int64_t acc = accumulate;
-  __asm__(
-      "test %[acc], %[acc]\n\t"
-      "jz 5f\n\t" QGEMM_VNNI_LOAD16 "jmp 6f\n"
-      "5:\n\t" QGEMM_VNNI_ZERO16
-      "6:\n\t"
-      "mov %[a], %%r8\n\t"
-      "lea (%[a],%[kp],2), %%r9\n\t"
-      "add %[kp], %%r9\n\t"
-      "lea (%%r9,%[kp],2), %%r10\n\t"
-      "add %[kp], %%r10\n\t"
-      "mov %[b], %%r11\n\t"
-      "mov %[groups], %%rcx\n\t"
-      "shr $1, %%rcx\n\t"
-      "jz 3f\n\t"
-      ".p2align 6\n"
-      "1:\n\t"
-      QGEMM_VNNI_GROUP_8X32("0", "0")
-      QGEMM_VNNI_GROUP_8X32("4", "128")
-      "add $8, %%r8\n\t"
-      "add $8, %%r9\n\t"
-      "add $8, %%r10\n\t"
-      "add $256, %%r11\n\t"
-      "dec %%rcx\n\t"
-      "jnz 1b\n"
-      "3:\n\t"
-      "test $1, %[groups]\n\t"
-      "jz 4f\n\t"
-      QGEMM_VNNI_GROUP_8X32("0", "0")
-      "4:\n\t" QGEMM_VNNI_STORE16
-      :
-      : [a] "r"(a), [kp] "r"(kp), [b] "r"(b), [groups] "r"(groups), [tile] "r"(tile), [acc] "r"(acc)
-      : "rcx", "r8", "r9", "r10", "r11", QGEMM_VNNI_CLOBBERS);
+  __asm__(QGEMM_VNNI_BODY("", QGEMM_VNNI_GROUP_8X32, "")
+          :
+          : QGEMM_VNNI_OPERANDS
+          : "rcx", "r8", "r9", "r10", "r11", QGEMM_VNNI_CLOBBERS);
 }
 #undef QGEMM_VNNI_GROUP_8X32
 #undef QGEMM_VNNI_ROW2
@@ -197,46 +207,21 @@ void micro_8x32(const uint8_t* a, int64_t kp, const int8_t* b, int64_t groups, b
 // The narrow version: 16 rows x the first 16 columns of the panel, tile layout [row][16].
 void micro_16x16(const uint8_t* a, int64_t kp, const int8_t* b, int64_t groups, bool accumulate, int32_t* tile) {
   const int64_t acc = accumulate;
-  __asm__(
-      "test %[acc], %[acc]\n\t"
-      "jz 5f\n\t" QGEMM_VNNI_LOAD16 "jmp 6f\n"
-      "5:\n\t" QGEMM_VNNI_ZERO16
-      "6:\n\t"
-      "mov %[a], %%r8\n\t"
-      "lea (%[a],%[kp],2), %%r9\n\t"
-      "add %[kp], %%r9\n\t"
-      "lea (%%r9,%[kp],2), %%r10\n\t"
-      "add %[kp], %%r10\n\t"
-      "lea (%%r10,%[kp],2), %%r12\n\t"
-      "add %[kp], %%r12\n\t"
-      "lea (%%r12,%[kp],2), %%r13\n\t"
-      "mov %[b], %%r11\n\t"
-      "mov %[groups], %%rcx\n\t"
-      "shr $1, %%rcx\n\t"
-      "jz 3f\n\t"
-      ".p2align 6\n"
-      "1:\n\t"
-      QGEMM_VNNI_GROUP_16X16("0", "0")
-      QGEMM_VNNI_GROUP_16X16("4", "128")
-      "add $8, %%r8\n\t"
-      "add $8, %%r9\n\t"
-      "add $8, %%r10\n\t"
-      "add $8, %%r12\n\t"
-      "add $8, %%r13\n\t"
-      "add $256, %%r11\n\t"
-      "dec %%rcx\n\t"
-      "jnz 1b\n"
-      "3:\n\t"
-      "test $1, %[groups]\n\t"
-      "jz 4f\n\t"
-      QGEMM_VNNI_GROUP_16X16("0", "0")
-      "4:\n\t" QGEMM_VNNI_STORE16
-      :
-      : [a] "r"(a), [kp] "r"(kp), [b] "r"(b), [groups] "r"(groups), [tile] "r"(tile), [acc] "r"(acc)
-      : "rcx", "r8", "r9", "r10", "r11", "r12", "r13", QGEMM_VNNI_CLOBBERS);
+  // two more row bases: r12 = row 9, r13 = row 11
+  __asm__(QGEMM_VNNI_BODY("lea (%%r10,%[kp],2), %%r12\n\t"
+                          "add %[kp], %%r12\n\t"
+                          "lea (%%r12,%[kp],2), %%r13\n\t",
+                          QGEMM_VNNI_GROUP_16X16,
+                          "add $8, %%r12\n\t"
+                          "add $8, %%r13\n\t")
+          :
+          : QGEMM_VNNI_OPERANDS
+          : "rcx", "r8", "r9", "r10", "r11", "r12", "r13", QGEMM_VNNI_CLOBBERS);
 }
 #undef QGEMM_VNNI_GROUP_16X16
 #undef QGEMM_VNNI_ROW1
+#undef QGEMM_VNNI_OPERANDS
+#undef QGEMM_VNNI_BODY
 #else
 // Plain C++ stand-ins for the instructions, on 64-byte values (QGRAD_VNNI_EMULATED only).
 namespace zmm {
@@ -351,22 +336,15 @@ void run_task(const QGemmCall& c, const uint8_t* a_block, int64_t stride, int64_
   }
 }
 
-// Tasks are kMc-row blocks, each also cut into column ranges when there are too few row blocks
-// to feed every thread (a batch-64 Linear is one row block). The thread that copies the last row
-// block reuses the copy for its next task when that has the same rows. Dynamic scheduling: a
-// descheduled thread delays one task, not a fixed share of the work.
+// Tasks as detail::task_grid cuts them (kMc-row blocks, split by panels when there are too few
+// for the threads). The thread that copies the last row block reuses the copy for its next task
+// when that has the same rows. Dynamic scheduling: a descheduled thread delays one task, not a
+// fixed share of the work.
 void qgemm_u8s8s32_avx512vnni(const QGemmCall& c) {
   const int64_t kp = detail::div_up(c.k, kKg) * kKg;
-  const int64_t panels = detail::div_up(c.n, kNr);
-  const int64_t mblocks = detail::div_up(c.m, kMc);
-  const bool parallel = c.m * c.n * c.k >= (int64_t{1} << 18) && omp_get_max_threads() > 1;
-  const int64_t want_tasks = parallel ? 4 * omp_get_max_threads() : 1;
-  int64_t nblocks = mblocks >= want_tasks ? 1 : detail::div_up(want_tasks, mblocks);
-  nblocks = nblocks < panels ? nblocks : panels;
-  const int64_t panels_per_block = detail::div_up(panels, nblocks);
-  nblocks = detail::div_up(panels, panels_per_block);
-  const int64_t tasks = mblocks * nblocks;
-#pragma omp parallel if (parallel && tasks > 1)
+  const detail::TaskGrid grid = detail::task_grid(c, kMc, kNr);
+  const int64_t tasks = grid.tasks();
+#pragma omp parallel if (grid.parallel && tasks > 1)
   {
     // + 64: the broadcast of a row's last group reads 4 bytes, never past kp; the slack only
     // rounds the allocation up to the alignment aligned_alloc requires
@@ -377,9 +355,10 @@ void qgemm_u8s8s32_avx512vnni(const QGemmCall& c) {
     int64_t packed_block = -1;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < tasks; ++task) {
-      const int64_t mb = task / nblocks, nb = task % nblocks;
+      const int64_t mb = grid.row_block(task);
       const int64_t i0 = mb * kMc, rows = c.m - i0 < kMc ? c.m - i0 : kMc;
-      const int64_t p0 = nb * panels_per_block, p1 = p0 + panels_per_block < panels ? p0 + panels_per_block : panels;
+      int64_t p0, p1;
+      grid.panel_range(task, &p0, &p1);
       if (i0 + rows < c.m) {
         // Every block but the last is read in place: its kMc rows are all real, and the bytes a
         // row's last k-group reads past k (at most 3) lie in the row's gap or the next row, which

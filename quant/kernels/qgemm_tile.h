@@ -6,6 +6,8 @@
 //   tile [MR, NR] int32 = sum_k A[i0 + r][k] * B[k][j0 + c]   (what a micro-kernel computes)
 //   out = tile - za * colsum[j] + bias[j], then int32 or requantize()
 #pragma once
+#include <omp.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -14,6 +16,35 @@
 namespace qgrad::quant::detail {
 
 static inline int64_t div_up(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// How the blocked kernels (avx2, avx512vnni) cut C into tasks: row blocks of kMc rows, each also
+// cut into column ranges of whole panels when there are too few row blocks to feed every thread
+// (a batch-64 Linear is one row block), aiming at 4 tasks per thread. Threads are used only when
+// the product is big enough to pay for waking them.
+struct TaskGrid {
+  bool parallel;
+  int64_t panels, mblocks, nblocks, panels_per_block;
+  int64_t tasks() const { return mblocks * nblocks; }
+  int64_t row_block(int64_t task) const { return task / nblocks; }
+  // panels [*p0, *p1) of the task
+  void panel_range(int64_t task, int64_t* p0, int64_t* p1) const {
+    *p0 = (task % nblocks) * panels_per_block;
+    *p1 = *p0 + panels_per_block < panels ? *p0 + panels_per_block : panels;
+  }
+};
+
+static inline TaskGrid task_grid(const QGemmCall& c, int64_t mc, int nr) {
+  TaskGrid g;
+  g.panels = div_up(c.n, nr);
+  g.mblocks = div_up(c.m, mc);
+  g.parallel = c.m * c.n * c.k >= (int64_t{1} << 18) && omp_get_max_threads() > 1;
+  const int64_t want_tasks = g.parallel ? 4 * omp_get_max_threads() : 1;
+  int64_t nblocks = g.mblocks >= want_tasks ? 1 : div_up(want_tasks, g.mblocks);
+  nblocks = nblocks < g.panels ? nblocks : g.panels;
+  g.panels_per_block = div_up(g.panels, nblocks);
+  g.nblocks = div_up(g.panels, g.panels_per_block);
+  return g;
+}
 
 // Gathers B's values for each (panel, k-group, column) with zero padding past k and n and hands
 // them to emit(values[kg], dst), which writes the kernel's group_bytes bytes for that column.
@@ -61,6 +92,15 @@ static inline uint32_t load_word(const uint8_t* p) {
   return w;
 }
 
+// The part of output column col that does not depend on the row: bias[col] - za * colsum[col],
+// in uint32 arithmetic so it wraps exactly like ref's int32 accumulator (za is the zero point as
+// the micro-kernel saw it, see drive).
+static inline uint32_t column_offset(const QGemmCall& c, int64_t col, int32_t za) {
+  uint32_t off = 0u - static_cast<uint32_t>(za) * static_cast<uint32_t>(c.colsum[col]);
+  if (c.bias) off += static_cast<uint32_t>(c.bias[col]);
+  return off;
+}
+
 static inline void store_tile(const QGemmCall& c, const int32_t* tile, int tile_ld, int64_t i0,
                               int64_t j0, int64_t rows, int64_t cols, int32_t za) {
   const Requantization* rq = c.rq;
@@ -68,9 +108,7 @@ static inline void store_tile(const QGemmCall& c, const int32_t* tile, int tile_
     for (int64_t j = 0; j < cols; ++j) {
       const int64_t col = j0 + j;
       // uint32 arithmetic: the int32 accumulator wraps identically in every kernel.
-      uint32_t v = static_cast<uint32_t>(tile[r * tile_ld + j]) -
-                   static_cast<uint32_t>(za) * static_cast<uint32_t>(c.colsum[col]);
-      if (c.bias) v += static_cast<uint32_t>(c.bias[col]);
+      const uint32_t v = static_cast<uint32_t>(tile[r * tile_ld + j]) + column_offset(c, col, za);
       const int64_t at = (i0 + r) * c.ldc + col;
       if (c.c_s32) {
         c.c_s32[at] = static_cast<int32_t>(v);
