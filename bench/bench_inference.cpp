@@ -35,12 +35,12 @@
 #include "examples/common/models.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
-#include "quant/convert.h"
-#include "quant/fake_quantize_module.h"
+#include "quant/intmodel/convert.h"
+#include "quant/fakequant/fake_quantize_module.h"
 #include "quant/kernels/qgemm.h"
-#include "quant/prepare.h"
-#include "quant/qconfig.h"
-#include "quant/quantize.h"
+#include "quant/fakequant/prepare.h"
+#include "quant/fakequant/qconfig.h"
+#include "quant/math/quantize.h"
 
 using namespace qgrad;
 

@@ -6,8 +6,8 @@
 // convert.h + int_modules.h + int_residual.h (the integer-only model), int_model_file.h (saving it), dynamic.h
 // (dynamic quantization), kernels/qgemm.h (the integer GEMM).
 #pragma once
-#include "quant/metrics.h"
-#include "quant/nonlinear.h"
-#include "quant/observer.h"
-#include "quant/qparams.h"
-#include "quant/quantize.h"
+#include "quant/math/metrics.h"
+#include "quant/math/nonlinear.h"
+#include "quant/math/observer.h"
+#include "quant/math/qparams.h"
+#include "quant/math/quantize.h"

@@ -11,9 +11,9 @@
 #include "examples/common/cli.h"
 #include "examples/common/task.h"
 #include "nn/sequential.h"
-#include "quant/convert.h"
-#include "quant/int_model_file.h"
-#include "quant/qconfig.h"
+#include "quant/intmodel/convert.h"
+#include "quant/intmodel/int_model_file.h"
+#include "quant/fakequant/qconfig.h"
 
 namespace qgrad::examples {
 

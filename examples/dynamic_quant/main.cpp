@@ -13,7 +13,7 @@
 #include "examples/common/cli.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
-#include "quant/dynamic.h"
+#include "quant/intmodel/dynamic.h"
 
 using namespace qgrad;
 

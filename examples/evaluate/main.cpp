@@ -9,7 +9,7 @@
 #include "examples/common/models.h"
 #include "examples/common/task.h"
 #include "nn/nn.h"
-#include "quant/int_model_file.h"
+#include "quant/intmodel/int_model_file.h"
 
 using namespace qgrad;
 

@@ -15,12 +15,12 @@
 #include "examples/common/models.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
-#include "quant/fake_quantize_module.h"
-#include "quant/int_model_report.h"
+#include "quant/fakequant/fake_quantize_module.h"
+#include "quant/intmodel/int_model_report.h"
 #include "quant/kernels/qgemm.h"
-#include "quant/prepare.h"
-#include "quant/qat_modules.h"
-#include "quant/quantize.h"
+#include "quant/fakequant/prepare.h"
+#include "quant/fakequant/qat_modules.h"
+#include "quant/math/quantize.h"
 
 using namespace qgrad;
 using nlohmann::json;

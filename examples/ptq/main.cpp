@@ -10,9 +10,9 @@
 #include "examples/common/cli.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
-#include "quant/convert.h"
-#include "quant/fake_quantize_module.h"
-#include "quant/prepare.h"
+#include "quant/intmodel/convert.h"
+#include "quant/fakequant/fake_quantize_module.h"
+#include "quant/fakequant/prepare.h"
 
 using namespace qgrad;
 

@@ -13,9 +13,9 @@
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
 #include "nn/nn.h"
-#include "quant/convert.h"
-#include "quant/fake_quantize_module.h"
-#include "quant/prepare.h"
+#include "quant/intmodel/convert.h"
+#include "quant/fakequant/fake_quantize_module.h"
+#include "quant/fakequant/prepare.h"
 
 using namespace qgrad;
 

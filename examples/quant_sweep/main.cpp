@@ -3,11 +3,11 @@
 //   scheme (asym | sym) x granularity (tensor | channel) x activation observer (minmax | ema |
 //   percentile | mse)
 // done as examples/ptq does it (prepare -> calibrate -> freeze observers -> fake-quant evaluate),
-// then the non-linear weight quantizers of quant/nonlinear.h at the same bit width: a k-means
+// then the non-linear weight quantizers of quant/math/nonlinear.h at the same bit width: a k-means
 // codebook per tensor, and power-of-two levels, with the activations quantized as in the linear
 // sym/channel/minmax row. Each row: test accuracy, its change against float, the weight storage
 // at that bit width (computed from the element counts, see model_bytes), and the mean SQNR of the
-// quantized weights against the float ones (quant/metrics.h).
+// quantized weights against the float ones (quant/math/metrics.h).
 // Accuracy is the fake-quant model's, so asymmetric weights (which convert(), the integer model,
 // does not accept) are swept like the rest.
 //   build/examples/quant_sweep --model lenet5.safetensors --data data/mnist --bits 8,4,2
@@ -26,12 +26,12 @@
 #include "examples/common/cli.h"
 #include "examples/common/quantization.h"
 #include "examples/common/task.h"
-#include "quant/fake_quantize_module.h"
-#include "quant/metrics.h"
-#include "quant/nonlinear.h"
-#include "quant/prepare.h"
-#include "quant/qat_modules.h"
-#include "quant/quantize.h"
+#include "quant/fakequant/fake_quantize_module.h"
+#include "quant/math/metrics.h"
+#include "quant/math/nonlinear.h"
+#include "quant/fakequant/prepare.h"
+#include "quant/fakequant/qat_modules.h"
+#include "quant/math/quantize.h"
 
 using namespace qgrad;
 

@@ -1,4 +1,4 @@
-// Dynamic quantization (quant/dynamic.h): the int32 accumulator against a scalar computation of
+// Dynamic quantization (quant/intmodel/dynamic.h): the int32 accumulator against a scalar computation of
 // the same quantize -> integer matmul math, the output against a double-precision dequantized
 // reference, the error against the float layer within the step analysis, per-batch activation
 // ranges, quantize_dynamic on an MLP, and misuse.
@@ -14,8 +14,8 @@
 #include "nn/linear.h"
 #include "nn/sequential.h"
 #include "qgrad.h"
-#include "quant/dynamic.h"
-#include "quant/quantize.h"
+#include "quant/intmodel/dynamic.h"
+#include "quant/math/quantize.h"
 
 using namespace qgrad;
 using namespace qgrad::quant;

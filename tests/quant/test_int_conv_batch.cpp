@@ -1,12 +1,12 @@
 // QuantizedConv2d splits a batch into chunks of images, one chunk per thread at a time, and runs
-// a small batch as one GEMM over all its rows (quant/int_modules.cpp). Each image's output must
+// a small batch as one GEMM over all its rows (quant/intmodel/int_modules.cpp). Each image's output must
 // not depend on which way it went, the batch size or the thread count: a ragged batch against
 // the same images one by one, exact equality.
 #include <catch2/catch.hpp>
 
 #include "core/threads.h"
-#include "quant/int_modules.h"
-#include "quant/qparams.h"
+#include "quant/intmodel/int_modules.h"
+#include "quant/math/qparams.h"
 
 using namespace qgrad;
 using namespace qgrad::quant;

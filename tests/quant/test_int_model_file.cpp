@@ -12,11 +12,11 @@
 #include "core/autograd.h"
 #include "nn/checkpoint.h"
 #include "nn/nn.h"
-#include "quant/int_model_file.h"
-#include "quant/int_residual.h"
-#include "quant/packing.h"
-#include "quant/fake_quantize_module.h"
-#include "quant/prepare.h"
+#include "quant/intmodel/int_model_file.h"
+#include "quant/intmodel/int_residual.h"
+#include "quant/math/packing.h"
+#include "quant/fakequant/fake_quantize_module.h"
+#include "quant/fakequant/prepare.h"
 #include "quant/quant.h"
 
 using namespace qgrad;

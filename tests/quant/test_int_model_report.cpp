@@ -1,5 +1,5 @@
 // report_int_model / add_float_weight / histogram: the per-layer facts `inspect` prints, checked
-// against the model's own parameters and quant/metrics.h computed directly.
+// against the model's own parameters and quant/math/metrics.h computed directly.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -8,9 +8,9 @@
 #include "core/autograd.h"
 #include "core/ops/elementwise.h"
 #include "nn/nn.h"
-#include "quant/int_model_report.h"
-#include "quant/fake_quantize_module.h"
-#include "quant/prepare.h"
+#include "quant/intmodel/int_model_report.h"
+#include "quant/fakequant/fake_quantize_module.h"
+#include "quant/fakequant/prepare.h"
 #include "quant/quant.h"
 
 using namespace qgrad;

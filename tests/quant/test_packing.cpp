@@ -5,7 +5,7 @@
 #include <random>
 
 #include "core/error.h"
-#include "quant/packing.h"
+#include "quant/math/packing.h"
 
 using namespace qgrad;
 using namespace qgrad::quant;

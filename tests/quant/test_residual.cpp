@@ -12,11 +12,11 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
 #include "nn/nn.h"
-#include "quant/convert.h"
-#include "quant/fake_quantize_module.h"
-#include "quant/int_residual.h"
-#include "quant/prepare.h"
-#include "quant/qat_modules.h"
+#include "quant/intmodel/convert.h"
+#include "quant/fakequant/fake_quantize_module.h"
+#include "quant/intmodel/int_residual.h"
+#include "quant/fakequant/prepare.h"
+#include "quant/fakequant/qat_modules.h"
 #include "quant/quant.h"
 
 using namespace qgrad;

@@ -1,0 +1,85 @@
+#include "quant/fakequant/qat_modules.h"
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "core/ops/conv.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/matmul.h"
+
+namespace qgrad::quant {
+
+namespace {
+// A detached copy of a float layer's tensor (undefined stays undefined).
+Tensor copy_of(const Tensor& t) { return t.defined() ? t.detach().clone() : Tensor(); }
+}  // namespace
+
+QatLayer::QatLayer(const QScheme& weight_scheme)
+    : weight_fq_(register_module("weight_fake_quant",
+                                 std::make_shared<FakeQuantize>(FakeQuantizeOptions{
+                                     .scheme = weight_scheme, .track_current = true}))) {}
+
+Tensor QatLayer::forward(const Tensor& x) {
+  auto [w, b] = effective_weight_bias();
+  return apply(x, (*weight_fq_)(w), b);
+}
+
+QParams QatLayer::weight_qparams() {
+  if (weight_fq_->observing() || !weight_fq_->has_qparams()) {
+    NoGradGuard no_grad;
+    weight_fq_->observe(effective_weight_bias().first);
+  }
+  return weight_fq_->qparams();
+}
+
+QatLinear::QatLinear(const nn::Linear& f, const QScheme& weight_scheme)
+    : QatLayer(weight_scheme), options_(f.options()) {
+  weight_ = register_parameter("weight", copy_of(f.weight()));
+  if (options_.bias) bias_ = register_parameter("bias", copy_of(f.bias()));
+}
+
+Tensor QatLinear::apply(const Tensor& x, const Tensor& w, const Tensor& b) const {
+  return linear(x, w, b);
+}
+
+std::string QatLinear::options_str() const {
+  return cat("in=", options_.in, ", out=", options_.out, ", bias=", options_.bias ? "true" : "false");
+}
+
+QatConv2d::QatConv2d(const nn::Conv2d& f, const QScheme& weight_scheme)
+    : QatLayer(weight_scheme), options_(f.options()) {
+  weight_ = register_parameter("weight", copy_of(f.weight()));
+  if (options_.bias) bias_ = register_parameter("bias", copy_of(f.bias()));
+}
+
+Tensor QatConv2d::apply(const Tensor& x, const Tensor& w, const Tensor& b) const {
+  return conv2d(x, w, b, {.stride = options_.stride, .padding = options_.padding,
+                          .dilation = options_.dilation, .groups = options_.groups});
+}
+
+std::string QatConv2d::options_str() const {
+  return cat("in=", options_.in, ", out=", options_.out, ", kernel=", options_.kernel,
+             ", stride=", options_.stride, ", padding=", options_.padding);
+}
+
+QatConvBn2d::QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn,
+                         const QScheme& weight_scheme)
+    : QatConv2d(conv, weight_scheme), eps_(bn.options().eps) {
+  const int64_t C = bn.options().features;
+  check(C == options_.out, "QatConvBn2d", "BatchNorm2d has ", C,
+        " features but the conv before it has ", options_.out, " output channels");
+  gamma_ = register_parameter("bn_weight", bn.options().affine ? copy_of(bn.weight()) : ones({C}));
+  beta_ = register_parameter("bn_bias", bn.options().affine ? copy_of(bn.bias()) : zeros({C}));
+  running_mean_ = register_buffer("bn_running_mean", copy_of(bn.running_mean()));
+  running_var_ = register_buffer("bn_running_var", copy_of(bn.running_var()));
+}
+
+Tensor QatConvBn2d::fold_scale() const { return div(gamma_, sqrt(add(running_var_, eps_))); }
+
+std::pair<Tensor, Tensor> QatConvBn2d::effective_weight_bias() const {
+  const Tensor s = fold_scale();  // [O]
+  const Tensor w = mul(weight_, s.reshape({options_.out, 1, 1, 1}));
+  const Tensor shifted = bias_.defined() ? sub(bias_, running_mean_) : neg(running_mean_);
+  return {w, add(beta_, mul(shifted, s))};
+}
+
+}  // namespace qgrad::quant

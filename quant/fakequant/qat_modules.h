@@ -1,0 +1,92 @@
+// Quantization-aware training layers (the article's §3.3 and §4.2): the forward pass computes
+// with quantized weights, y = f(q), while the optimizer updates the float weights they come
+// from, x <- x - alpha dL/dx, the gradient reaching x through the straight-through estimator.
+//   QatLinear   y = x fq(W)^T + b                       W [out, in], fq per output channel
+//   QatConv2d   y = conv2d(x, fq(W)) + b                W [O, C, k, k]
+//   QatConvBn2d Conv2d followed by BatchNorm2d, folded:
+//                 s[o]      = gamma[o] / sqrt(running_var[o] + eps)
+//                 W_fold    = W * s[o]   (each output channel o)
+//                 b_fold    = beta[o] + (b[o] - running_mean[o]) * s[o]
+//                 y         = conv2d(x, fq(W_fold)) + b_fold
+// The folding always uses the running statistics, which stay frozen at the float model's
+// values during QAT (gamma, beta and W still train, through the fold). This is the simple
+// consistent scheme: the training forward is the very computation the integer model does
+// (one conv with the folded, quantized weight), so nothing shifts when BN is folded at convert
+// time; the price is that BN no longer re-estimates statistics while the weights move, which a
+// short fine-tune from a trained float model does not need.
+// Weights are fake-quantized with the range of the current weights (FakeQuantize with
+// track_current); the bias stays float here and becomes int32 at scale s_in * s_w at convert.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "nn/batch_norm.h"
+#include "nn/conv2d.h"
+#include "nn/linear.h"
+#include "quant/fakequant/fake_quantize_module.h"
+
+namespace qgrad::quant {
+
+// What the Qat layers share: float parameters, a weight FakeQuantize, and the "effective"
+// weight/bias (after any folding) that both the QAT forward and convert() use.
+class QatLayer : public nn::Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  // The float weight and bias the layer computes with (BN folded in), differentiable; the
+  // bias is undefined when the layer has none.
+  virtual std::pair<Tensor, Tensor> effective_weight_bias() const = 0;
+  // The QParams of effective weight: observed afresh when the weight FakeQuantize observes,
+  // else the frozen ones.
+  QParams weight_qparams();
+  FakeQuantize& weight_fake_quant() { return *weight_fq_; }
+
+ protected:
+  explicit QatLayer(const QScheme& weight_scheme);
+  virtual Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const = 0;
+  std::shared_ptr<FakeQuantize> weight_fq_;
+};
+
+class QatLinear : public QatLayer {
+ public:
+  // Copies float's weight and bias (the float layer is left untouched).
+  QatLinear(const nn::Linear& float_layer, const QScheme& weight_scheme);
+  std::pair<Tensor, Tensor> effective_weight_bias() const override { return {weight_, bias_}; }
+  std::string type_name() const override { return "QatLinear"; }
+  std::string options_str() const override;
+  const nn::LinearOptions& options() const { return options_; }
+
+ private:
+  Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
+  nn::LinearOptions options_;
+  Tensor weight_, bias_;
+};
+
+class QatConv2d : public QatLayer {
+ public:
+  QatConv2d(const nn::Conv2d& float_layer, const QScheme& weight_scheme);
+  std::pair<Tensor, Tensor> effective_weight_bias() const override { return {weight_, bias_}; }
+  std::string type_name() const override { return "QatConv2d"; }
+  std::string options_str() const override;
+  const nn::Conv2dOptions& options() const { return options_; }
+
+ protected:
+  Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
+  nn::Conv2dOptions options_;
+  Tensor weight_, bias_;
+};
+
+class QatConvBn2d : public QatConv2d {
+ public:
+  QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const QScheme& weight_scheme);
+  std::pair<Tensor, Tensor> effective_weight_bias() const override;
+  // s[o] = gamma[o] / sqrt(running_var[o] + eps), [O]: effective weight = stored weight * s.
+  Tensor fold_scale() const;
+  std::string type_name() const override { return "QatConvBn2d"; }
+
+ private:
+  float eps_;
+  Tensor gamma_, beta_, running_mean_, running_var_;
+};
+
+}  // namespace qgrad::quant

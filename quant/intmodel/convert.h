@@ -1,0 +1,43 @@
+// convert: a prepared (and calibrated or QAT-trained) fake-quant Sequential -> IntModel, an
+// integer-only network (quant/intmodel/int_modules.h). Walks the prepared sequence:
+//   FakeQuantize (model input)                  -> the input quantizer (float -> uint8)
+//   QatConv2d | QatConvBn2d [ReLU] FakeQuantize -> QuantizedConv2d (BN already folded, ReLU in
+//                                                  the clamp, output qparams from the FakeQuantize)
+//   QatLinear [ReLU] FakeQuantize               -> QuantizedLinear
+//   MaxPool2d -> IntMaxPool2d;  AvgPool2d | GlobalAvgPool, FakeQuantize -> IntAvgPool2d
+//   Flatten -> IntFlatten;  ReLU -> IntReLU
+//   Residual(body, shortcut) [ReLU] FakeQuantize -> IntResidual (quant/intmodel/int_residual.h): body and
+//                                                  shortcut converted by these same rules, the
+//                                                  add requantized to the FakeQuantize's qparams
+// IntModel::forward(x float) quantizes x, runs the integer layers, and dequantizes the last
+// uint8 output into float logits (the same values the fake-quant model's last FakeQuantize
+// produces, up to the rounding differences documented in int_modules.h).
+// Every Conv2d/Linear must be quantized with symmetric weights; the model must start with its
+// input FakeQuantize (after any leading Flatten). Anything else fails naming the module.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/module.h"
+#include "nn/sequential.h"
+#include "quant/intmodel/int_modules.h"
+
+namespace qgrad::quant {
+
+class IntModel : public nn::Module {
+ public:
+  Tensor forward(const Tensor& x) override;       // float32 -> float32 (dequantized output)
+  Tensor forward_int(const Tensor& q) const;      // uint8 -> uint8 (4-D: NCHW, as the float model)
+  std::string type_name() const override { return "IntModel"; }
+  std::string options_str() const override;
+
+  QParams input_qparams, output_qparams;
+  std::vector<std::unique_ptr<IntLayer>> layers;
+};
+
+std::shared_ptr<IntModel> convert(const nn::Sequential& prepared);
+
+// Saving and loading: quant/intmodel/int_model_file.h.
+
+}  // namespace qgrad::quant

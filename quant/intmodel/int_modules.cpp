@@ -1,0 +1,366 @@
+#include "quant/intmodel/int_modules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <omp.h>
+
+#include "core/error.h"
+#include "quant/kernels/max_pool2d_u8.h"
+#include "quant/math/packing.h"
+#include "quant/math/quantize.h"
+
+namespace qgrad::quant {
+
+namespace {
+// QuantizedConv2d::run unrolls and multiplies the batch in chunks of images, each thread one
+// chunk at a time: about this many bytes of unrolled images (A) per chunk, and at least
+// kConvTasksPerThread chunks per thread. Measured at 1 thread (LeNet batch 256, CIFAR CNN batch
+// 64): chunks of 64 KiB to 1 MiB all made the CIFAR convs faster than unrolling the whole batch
+// (its second conv 13.0 -> 10.4 ms), and LeNet's convs preferred the larger end (each GEMM call
+// has a fixed cost).
+constexpr int64_t kConvChunkBytes = 1 << 20;
+constexpr int64_t kConvTasksPerThread = 4;
+
+// Per-channel weight scale c (a per-tensor scale serves every channel).
+double channel_scale(const QParams& w, int64_t c) {
+  return w.scale[static_cast<size_t>(w.per_channel() ? c : 0)];
+}
+
+void require_activation(const QParams& qp, const char* what) {
+  check(!qp.is_signed && !qp.per_channel(), "convert", what,
+        " activations must be per-tensor unsigned (asymmetric), got ", qp.is_signed ? "signed" : "unsigned",
+        qp.per_channel() ? " per-channel" : " per-tensor");
+}
+
+// requantize() on one value with a real multiplier that quantize_multiplier() splits.
+struct FixedMultiplier {
+  int32_t m0 = 0;
+  int shift = 0;
+  explicit FixedMultiplier(double real) { quantize_multiplier(real, &m0, &shift); }
+};
+}  // namespace
+
+IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QParams& in_qp,
+                 const QParams& out_qp, bool relu, int64_t conv_channels)
+    : conv_channels(conv_channels) {
+  require_activation(in_qp, "input");
+  require_activation(out_qp, "output");
+  check(w_qp.is_signed && std::all_of(w_qp.zero_point.begin(), w_qp.zero_point.end(),
+                                      [](int32_t z) { return z == 0; }),
+        "convert", "the integer GEMM needs symmetric weights (zero point 0); quantize weights "
+        "with --scheme sym");
+  const int64_t out = w.size(0), k = w.numel() / out;
+  check(!w_qp.per_channel() || (w_qp.axis == 0 && w_qp.channels() == out), "convert",
+        "weight QParams must be per-tensor or per output channel (axis 0, ", out, " channels)");
+  qweight = quantize(w.detach().contiguous(), w_qp).reshape({out, k});
+  weight_bits = w_qp.bits;
+  per_channel = w_qp.per_channel();
+  this->relu = relu;
+  weight_scale = w_qp.scale;
+  in_scale = in_qp.scale[0];
+  out_scale = out_qp.scale[0];
+  const std::vector<float> bf = b.defined() ? b.detach().to_vector() : std::vector<float>(out, 0.f);
+  const double s_in = in_qp.scale[0];
+  for (int64_t o = 0; o < out; ++o) {
+    const double acc_scale = s_in * channel_scale(w_qp, o);
+    const double bq = std::round(bf[static_cast<size_t>(o)] / acc_scale);
+    check(std::fabs(bq) < 2147483647.0, "convert", "bias ", bf[static_cast<size_t>(o)], " of channel ", o,
+          " overflows int32 at scale ", acc_scale);
+    bias.push_back(static_cast<int32_t>(bq));
+  }
+  in_zero_point = in_qp.zero_point[0];
+  const int32_t zp = out_qp.zero_point[0];
+  requant = {.out_zero_point = zp, .qmin = relu ? zp : out_qp.qmin(), .qmax = out_qp.qmax()};
+  finish();
+}
+
+IntGemm::IntGemm(const IntGemmParams& p, int64_t conv_channels)
+    : qweight(p.qweight), bias(p.bias), in_zero_point(p.in_zero_point),
+      weight_bits(p.weight_bits), per_channel(p.per_channel), relu(p.relu), weight_scale(p.weight_scale),
+      in_scale(p.in_scale), out_scale(p.out_scale), conv_channels(conv_channels) {
+  requant = {.out_zero_point = p.out_zero_point, .qmin = p.qmin, .qmax = p.qmax};
+  finish();
+}
+
+void IntGemm::finish() {
+  const int64_t out = qweight.size(0), k = qweight.size(1);
+  const int8_t* qp = qweight.data<int8_t>();
+  if (conv_channels > 0) {
+    // A conv's GEMM column j = (ky kW + kx) C + c takes qweight column c kH kW + (ky kW + kx):
+    // the im2col rows are channels last, the saved weight is not.
+    const int64_t c_in = conv_channels, taps = k / c_in;
+    check(c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in, " channels");
+    std::vector<int8_t> reordered(static_cast<size_t>(out * k));
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t c = 0; c < c_in; ++c) reordered[static_cast<size_t>(o * k + t * c_in + c)] = qp[o * k + c * taps + t];
+    weight = pack_weight(qgemm_kernel(), reordered.data(), out, k);
+  } else {
+    weight = pack_weight(qgemm_kernel(), qp, out, k);
+  }
+  multiplier.clear();
+  shift.clear();
+  for (int64_t o = 0; o < out; ++o) {
+    const double acc_scale = static_cast<double>(in_scale) * weight_scale[static_cast<size_t>(per_channel ? o : 0)];
+    const FixedMultiplier m(acc_scale / static_cast<double>(out_scale));
+    multiplier.push_back(m.m0);
+    shift.push_back(m.shift);
+  }
+  requant.multiplier = multiplier.data();
+  requant.shift = shift.data();
+  requant.per_channel = true;
+}
+
+QParams IntGemm::weight_qparams() const {
+  QParams q;
+  q.scale = weight_scale;
+  q.zero_point.assign(weight_scale.size(), 0);
+  q.bits = weight_bits;
+  q.is_signed = true;
+  if (per_channel) q.axis = 0;
+  return q;
+}
+
+namespace {
+// Per-tensor unsigned activation QParams; the bit width is the one whose qmax is 2^bits - 1.
+QParams activation_qparams(float scale, int32_t zero_point, int32_t qmax) {
+  QParams q;
+  q.scale = {scale};
+  q.zero_point = {zero_point};
+  q.bits = 1;
+  while ((1 << q.bits) - 1 < qmax) ++q.bits;
+  return q;
+}
+}  // namespace
+
+QParams IntGemm::output_qparams() const {
+  return activation_qparams(out_scale, requant.out_zero_point, requant.qmax);
+}
+
+void IntGemm::run(const uint8_t* a, int64_t m, uint8_t* c) const {
+  qgemm({.m = m, .a = a, .lda = weight.k, .a_zero_point = in_zero_point, .b = &weight,
+         .bias = bias.data(), .c_u8 = c, .requant = &requant, .ldc = weight.n});
+}
+
+void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) const {
+  const int stored = storage_bits(weight_bits);
+  if (stored == 8) {
+    out[prefix + ".weight"] = qweight;
+  } else {
+    const Tensor w = qweight.contiguous();
+    const auto packed = pack_codes(w.data<int8_t>(), w.numel(), stored);
+    out[prefix + ".weight"] = from_vector<uint8_t>(packed, {static_cast<int64_t>(packed.size())});
+  }
+  out[prefix + ".weight_scale"] = from_vector<float>(weight_scale, {static_cast<int64_t>(weight_scale.size())});
+  const auto n = static_cast<int64_t>(bias.size());
+  out[prefix + ".bias"] = from_vector<int32_t>(bias, {n});
+  out[prefix + ".zero_points"] =
+      from_vector<int32_t>({in_zero_point, requant.out_zero_point, requant.qmin, requant.qmax}, {4});
+  out[prefix + ".scales"] = from_vector<float>({in_scale, out_scale}, {2});
+}
+
+namespace {
+std::string gemm_options(const IntGemm& g) {
+  return cat("weight_bits=", g.weight_bits, ", granularity=", g.per_channel ? "channel" : "tensor",
+             ", relu=", g.relu ? 1 : 0);
+}
+}  // namespace
+
+std::string QuantizedLinear::describe() const {
+  return cat(name(), "(in=", gemm_.weight.k, ", out=", gemm_.weight.n, ", ", gemm_options(gemm_), ")");
+}
+
+Tensor QuantizedLinear::run(const Tensor& q) const {
+  check(q.dim() == 2 && q.size(1) == gemm_.weight.k && q.dtype() == DType::UInt8, "QuantizedLinear",
+        "expects uint8 [N, ", gemm_.weight.k, "], got ", shape_str(q.shape()));
+  const Tensor a = q.contiguous();
+  Tensor out = empty({q.size(0), gemm_.weight.n}, DType::UInt8);
+  gemm_.run(a.data<uint8_t>(), q.size(0), out.data<uint8_t>());
+  return out;
+}
+
+QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp,
+                                 const QParams& in_qp, const QParams& out_qp, bool relu, int64_t stride,
+                                 int64_t padding)
+    : gemm_(weight, bias, w_qp, in_qp, out_qp, relu, weight.size(1)), out_channels_(weight.size(0)),
+      in_channels_(weight.size(1)), kernel_(weight.size(2)), stride_(stride), padding_(padding) {
+  check(weight.dim() == 4 && weight.size(2) == weight.size(3), "QuantizedConv2d",
+        "expects a square kernel [O, C, k, k], got ", shape_str(weight.shape()));
+}
+
+QuantizedConv2d::QuantizedConv2d(const IntGemmParams& p, int64_t in_channels, int64_t kernel, int64_t stride,
+                                 int64_t padding)
+    : gemm_(p, in_channels), out_channels_(p.qweight.size(0)), in_channels_(in_channels), kernel_(kernel), stride_(stride),
+      padding_(padding) {
+  check(p.qweight.size(1) == in_channels * kernel * kernel, "QuantizedConv2d", "weight ",
+        shape_str(p.qweight.shape()), " does not hold ", in_channels, " x ", kernel, " x ", kernel, " per output channel");
+}
+
+std::string QuantizedConv2d::describe() const {
+  return cat(name(), "(in=", in_channels_, ", out=", out_channels_, ", kernel=", kernel_, ", stride=", stride_,
+             ", padding=", padding_, ", ", gemm_options(gemm_), ")");
+}
+
+Tensor QuantizedConv2d::run(const Tensor& q) const {
+  check(q.dim() == 4 && q.size(3) == in_channels_ && q.dtype() == DType::UInt8, "QuantizedConv2d",
+        "expects ", in_channels_, " input channels (uint8 [N, H, W, ", in_channels_,
+        "], channels last inside the integer model), got ", shape_str(q.shape()));
+  const Tensor x = q.contiguous();
+  const Im2colShape s{.channels = in_channels_, .height = q.size(1), .width = q.size(2),
+                      .kernel_h = kernel_, .kernel_w = kernel_, .stride_h = stride_, .stride_w = stride_,
+                      .pad_h = padding_, .pad_w = padding_};
+  const int64_t n = q.size(0), rows = s.rows(), cols = s.cols(), image = s.channels * s.height * s.width;
+  Tensor out = empty({n, s.out_h(), s.out_w(), out_channels_}, DType::UInt8);
+  if (kernel_ == 1 && stride_ == 1 && padding_ == 0) {  // a 1x1 conv is a Linear over the pixels
+    gemm_.run(x.data<uint8_t>(), n * rows, out.data<uint8_t>());
+    return out;
+  }
+  const uint8_t zp = static_cast<uint8_t>(gemm_.in_zero_point);
+  const int64_t a_image = rows * cols, o_image = rows * out_channels_;
+  const uint8_t* xp = x.data<uint8_t>();
+  uint8_t* op = out.data<uint8_t>();
+  const int64_t min_tasks = kConvTasksPerThread * omp_get_max_threads();
+  if (n >= min_tasks) {
+    // Images are independent: each thread unrolls a chunk of images into its own A and multiplies
+    // it, one parallel region per layer, A reused while it is still in cache. (Unrolling the whole
+    // batch first and then one parallel GEMM: two regions, and an A of 5 MB at LeNet conv1,
+    // batch 256, written to memory and read back.) The GEMM inside runs on this thread alone:
+    // OpenMP does not nest here, qgemm's own parallel region is inactive.
+    const int64_t chunk = std::clamp<int64_t>(kConvChunkBytes / a_image, 1, n / min_tasks);
+    const int64_t tasks = (n + chunk - 1) / chunk;
+#pragma omp parallel
+    {
+      thread_local std::vector<uint8_t> a;  // reused from call to call (fresh pages cost more than the im2col)
+      a.resize(static_cast<size_t>(chunk * a_image));
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t t = 0; t < tasks; ++t) {
+        const int64_t i0 = t * chunk, i1 = std::min(n, i0 + chunk);
+        for (int64_t i = i0; i < i1; ++i) im2col_u8(xp + i * image, s, zp, a.data() + (i - i0) * a_image);
+        gemm_.run(a.data(), (i1 - i0) * rows, op + i0 * o_image);  // [images, Ho, Wo, O]
+      }
+    }
+    return out;
+  }
+  // Few images (batch 1): unroll them all, then one GEMM that splits its rows between threads.
+  // The unrolled matrix is reused from call to call, like the per-thread ones above.
+  thread_local std::vector<uint8_t> buffer;
+  buffer.resize(static_cast<size_t>(n * a_image));
+  uint8_t* a = buffer.data();
+#pragma omp parallel for schedule(static) if (n > 1)
+  for (int64_t i = 0; i < n; ++i) im2col_u8(xp + i * image, s, zp, a + i * a_image);
+  gemm_.run(a, n * rows, op);  // [N Ho Wo, O] = [N, Ho, Wo, O]
+  return out;
+}
+
+namespace {
+// The pooling windows of a channels-last uint8 tensor [N, H, W, C]: each() calls
+// f(first, rows, cols, row_stride, out) for every output pixel, with the window's in-bounds
+// part (padded positions are left out) as pixels of C channels; out receives C values. The
+// channel loop is innermost and contiguous, so it vectorizes; N Ho rows run in parallel.
+struct Windows {
+  int64_t n, h, w, c, kernel, stride, padding, oh, ow;
+  Windows(const Tensor& q, const Pool2dOptions& o)
+      : n(q.size(0)), h(q.size(1)), w(q.size(2)), c(q.size(3)), kernel(o.kernel),
+        stride(o.stride > 0 ? o.stride : o.kernel), padding(o.padding),
+        oh((h + 2 * padding - kernel) / stride + 1), ow((w + 2 * padding - kernel) / stride + 1) {
+    check(oh >= 1 && ow >= 1, "int pool", "window ", kernel, " does not fit input ", shape_str(q.shape()));
+  }
+  template <class F>
+  void each(const uint8_t* x, uint8_t* y, F f) const {
+#pragma omp parallel for schedule(static)
+    for (int64_t row = 0; row < n * oh; ++row) {
+      const int64_t i = row / oh, oy = row % oh;
+      const uint8_t* in = x + i * h * w * c;
+      const int64_t y0 = std::max<int64_t>(0, oy * stride - padding);
+      const int64_t y1 = std::min<int64_t>(h, oy * stride - padding + kernel);
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t x0 = std::max<int64_t>(0, ox * stride - padding);
+        const int64_t x1 = std::min<int64_t>(w, ox * stride - padding + kernel);
+        f(in + (y0 * w + x0) * c, y1 - y0, x1 - x0, w * c, y + (row * ow + ox) * c);
+      }
+    }
+  }
+};
+}  // namespace
+
+std::string IntMaxPool2d::describe() const {
+  return cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=", options_.padding, ")");
+}
+
+Tensor IntMaxPool2d::run(const Tensor& q) const {
+  check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 channels-last [N, H, W, C], got ",
+        shape_str(q.shape()));
+  const Tensor x = q.contiguous();
+  const MaxPoolShape s{.batch = x.size(0), .height = x.size(1), .width = x.size(2), .channels = x.size(3),
+                       .options = options_};
+  Tensor out = empty({s.batch, s.out_h(), s.out_w(), s.channels}, DType::UInt8);
+  max_pool2d_u8(x.data<uint8_t>(), s, out.data<uint8_t>());
+  return out;
+}
+
+IntAvgPool2d::IntAvgPool2d(const Pool2dOptions& options, bool global, const QParams& in_qp,
+                           const QParams& out_qp)
+    : options_(options), global_(global), in_scale_(in_qp.scale[0]), out_scale_(out_qp.scale[0]),
+      in_over_out_(static_cast<double>(in_qp.scale[0]) / out_qp.scale[0]), in_zp_(in_qp.zero_point[0]), out_zp_(out_qp.zero_point[0]), qmax_(out_qp.qmax()) {
+  require_activation(in_qp, "average pool input");
+  require_activation(out_qp, "average pool output");
+}
+
+std::string IntAvgPool2d::describe() const {
+  return global_ ? name()
+                 : cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=",
+                       options_.padding, ")");
+}
+
+void IntAvgPool2d::export_tensors(const std::string& prefix, nn::StateDict& out) const {
+  out[prefix + ".zero_points"] = from_vector<int32_t>({in_zp_, out_zp_, 0, qmax_}, {4});
+  out[prefix + ".scales"] = from_vector<float>({in_scale_, out_scale_}, {2});
+}
+
+QParams IntAvgPool2d::output_qparams() const { return activation_qparams(out_scale_, out_zp_, qmax_); }
+
+Tensor IntAvgPool2d::run(const Tensor& q) const {
+  check(q.dim() == 4 && q.dtype() == DType::UInt8, name().c_str(), "expects uint8 channels-last [N, H, W, C], got ",
+        shape_str(q.shape()));
+  const Tensor x = q.contiguous();
+  const Pool2dOptions o = global_ ? Pool2dOptions{.kernel = q.size(1), .stride = 1} : options_;
+  check(!global_ || q.size(1) == q.size(2), name().c_str(), "expects a square input, got ", shape_str(q.shape()));
+  const Windows win(x, o);
+  const FixedMultiplier m(in_over_out_ / static_cast<double>(o.kernel * o.kernel));
+  Tensor out = empty({win.n, win.oh, win.ow, win.c}, DType::UInt8);
+  const int64_t c = win.c;
+  win.each(x.data<uint8_t>(), out.data<uint8_t>(),
+           [&](const uint8_t* p, int64_t rows, int64_t cols, int64_t ld, uint8_t* o) {
+             // acc[ch] = sum over the window of q - zp; padded positions are real 0, i.e. add 0.
+             thread_local std::vector<int32_t> acc;  // one buffer per thread, not per window
+             acc.assign(static_cast<size_t>(c), static_cast<int32_t>(-in_zp_ * rows * cols));
+             for (int64_t r = 0; r < rows; ++r)
+               for (int64_t j = 0; j < cols; ++j) {
+                 const uint8_t* px = p + r * ld + j * c;
+                 for (int64_t ch = 0; ch < c; ++ch) acc[static_cast<size_t>(ch)] += px[ch];
+               }
+             for (int64_t ch = 0; ch < c; ++ch)
+               o[ch] = static_cast<uint8_t>(requantize(acc[static_cast<size_t>(ch)], m.m0, m.shift, out_zp_, 0, qmax_));
+           });
+  return global_ ? out.reshape({win.n, win.c}) : out;
+}
+
+Tensor IntFlatten::run(const Tensor& q) const {
+  // Channels-last activations go back to PyTorch's (c, y, x) order before flattening: the
+  // following Linear's weights were trained on that order.
+  if (q.dim() == 4) return q.permute({0, 3, 1, 2}).contiguous().flatten(1);
+  return q.contiguous().flatten(1);
+}
+
+std::string IntReLU::describe() const { return cat(name(), "(zero_point=", zero_point_, ")"); }
+
+Tensor IntReLU::run(const Tensor& q) const {
+  Tensor out = q.contiguous().clone();
+  uint8_t* p = out.data<uint8_t>();
+  for (int64_t i = 0; i < out.numel(); ++i) p[i] = std::max<int32_t>(p[i], zero_point_);
+  return out;
+}
+
+}  // namespace qgrad::quant

@@ -1,0 +1,177 @@
+#include "quant/math/nonlinear.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/ops/op_support.h"
+#include "quant/math/qparams.h"
+
+namespace qgrad::quant {
+
+namespace {
+
+// Index of the nearest centroid, with centroids ascending and mid[j] = (c[j] + c[j+1]) / 2.
+// A value exactly on a midpoint goes to the upper centroid.
+uint8_t nearest(const std::vector<double>& mid, double v) {
+  return static_cast<uint8_t>(std::upper_bound(mid.begin(), mid.end(), v) - mid.begin());
+}
+
+void check_weight(const Tensor& w, const char* op) {
+  qgrad::detail::require_float(w, op);
+  check(w.numel() > 0, op, "got an empty tensor of shape ", shape_str(w.shape()));
+  check(w.device() == Device::CPU, op, "runs on cpu tensors, got a ", device_name(w.device()), " tensor");
+}
+
+}  // namespace
+
+// --- k-means codebook -----------------------------------------------------------------------
+
+Codebook kmeans_quantize(const Tensor& weight, const KMeansOptions& options) {
+  const char* op = "kmeans_quantize";
+  check_weight(weight, op);
+  check(options.bits >= 1 && options.bits <= 8, op, "bits must be in 1..8, got ", options.bits);
+  check(options.max_iterations >= 1, op, "max_iterations must be at least 1, got ", options.max_iterations);
+  Tensor wc = qgrad::detail::compact(weight);
+  const float* w = wc.data<float>();
+  const int64_t n = wc.numel();
+  const int k = 1 << options.bits;
+  for (int64_t i = 0; i < n; ++i) check(std::isfinite(w[i]), op, "weight contains a non-finite value ", w[i]);
+
+  const auto [mn, mx] = std::minmax_element(w, w + n);
+  std::vector<double> c(k), mid(k - 1), sum(k);
+  std::vector<int64_t> count(k);
+  for (int j = 0; j < k; ++j) c[j] = *mn + (double(*mx) - *mn) * j / (k - 1);
+
+  Codebook cb;
+  cb.indices = empty(weight.shape(), DType::UInt8);
+  uint8_t* idx = cb.indices.data<uint8_t>();
+  std::fill_n(idx, n, uint8_t{0});
+  // Assigns every weight to its nearest centroid and gathers the cluster sums; returns whether
+  // any assignment changed. Empty clusters keep their place, so the centroids can leave
+  // ascending order: they are sorted first.
+  auto assign = [&] {
+    std::sort(c.begin(), c.end());
+    for (int j = 0; j + 1 < k; ++j) mid[j] = 0.5 * (c[j] + c[j + 1]);
+    std::fill(sum.begin(), sum.end(), 0.0);
+    std::fill(count.begin(), count.end(), 0);
+    bool changed = false;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t j = nearest(mid, w[i]);
+      changed |= j != idx[i];
+      idx[i] = j;
+      sum[j] += w[i];
+      ++count[j];
+    }
+    return changed;
+  };
+  for (cb.iterations = 0; cb.iterations < options.max_iterations; ++cb.iterations) {
+    const bool changed = assign();
+    if (!changed && cb.iterations > 0) break;
+    for (int j = 0; j < k; ++j)
+      if (count[j] > 0) c[j] = sum[j] / static_cast<double>(count[j]);
+  }
+  // The final indices point at the nearest of the final (sorted) centroids.
+  assign();
+  cb.centroids = empty({k});
+  std::transform(c.begin(), c.end(), cb.centroids.data<float>(), [](double v) { return static_cast<float>(v); });
+  return cb;
+}
+
+Tensor Codebook::reconstruct() const { return codebook_reconstruct(centroids, indices); }
+
+Tensor codebook_reconstruct(const Tensor& centroids, const Tensor& indices) {
+  const char* op = "codebook_reconstruct";
+  qgrad::detail::require_float(centroids, op);
+  check(centroids.dim() == 1, op, "centroids must be 1-D, got shape ", shape_str(centroids.shape()));
+  check(indices.dtype() == DType::UInt8, op, "indices must be uint8, got ", dtype_name(indices.dtype()));
+  Tensor cc = qgrad::detail::compact(centroids), ic = indices.contiguous();
+  const float* c = cc.data<float>();
+  const uint8_t* idx = ic.data<uint8_t>();
+  Tensor out = empty(indices.shape());
+  float* o = out.data<float>();
+  for (int64_t i = 0; i < ic.numel(); ++i) {
+    check(idx[i] < cc.numel(), op, "index ", int(idx[i]), " is past the ", cc.numel(), "-entry codebook");
+    o[i] = c[idx[i]];
+  }
+  return out;
+}
+
+Tensor codebook_gradient(const Tensor& indices, const Tensor& weight_grad, int64_t n_clusters) {
+  const char* op = "codebook_gradient";
+  qgrad::detail::require_float(weight_grad, op);
+  check(indices.dtype() == DType::UInt8, op, "indices must be uint8, got ", dtype_name(indices.dtype()));
+  check(indices.shape() == weight_grad.shape(), op, "indices of shape ", shape_str(indices.shape()),
+        " and gradient of shape ", shape_str(weight_grad.shape()), " differ");
+  check(n_clusters >= 1 && n_clusters <= 256, op, "n_clusters must be in 1..256, got ", n_clusters);
+  Tensor ic = indices.contiguous(), gc = qgrad::detail::compact(weight_grad);
+  const uint8_t* idx = ic.data<uint8_t>();
+  const float* g = gc.data<float>();
+  std::vector<double> acc(n_clusters, 0.0);
+  for (int64_t i = 0; i < ic.numel(); ++i) {
+    check(idx[i] < n_clusters, op, "index ", int(idx[i]), " is not below n_clusters ", n_clusters);
+    acc[idx[i]] += g[i];
+  }
+  Tensor out = empty({n_clusters});
+  std::transform(acc.begin(), acc.end(), out.data<float>(), [](double v) { return static_cast<float>(v); });
+  return out;
+}
+
+// --- power of two ---------------------------------------------------------------------------
+
+namespace {
+
+// The exponent k of the power of two nearest to a > 0 in linear terms (ties up). frexp is
+// exact: a = m * 2^e with m in [0.5, 1), so a lies in [2^(e-1), 2^e) and the midpoint of that
+// interval is 1.5 * 2^(e-1).
+int nearest_exponent(double a) {
+  int e = 0;
+  std::frexp(a, &e);
+  return a >= std::ldexp(1.5, e - 1) ? e : e - 1;
+}
+
+}  // namespace
+
+PowerOfTwo power_of_two_quantize(const Tensor& weight, int bits) {
+  const char* op = "power_of_two_quantize";
+  check_weight(weight, op);
+  check_bits(bits, op);
+  Tensor wc = qgrad::detail::compact(weight);
+  const float* w = wc.data<float>();
+  const int64_t n = wc.numel();
+  double amax = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    check(std::isfinite(w[i]), op, "weight contains a non-finite value ", w[i]);
+    amax = std::max(amax, std::abs(double(w[i])));
+  }
+  PowerOfTwo p;
+  p.codes = zeros(weight.shape(), DType::Int8);
+  if (amax == 0) return p;
+  const int exponents = (1 << (bits - 1)) - 1;
+  p.k_max = nearest_exponent(amax);
+  p.k_min = p.k_max - (exponents - 1);
+  const double zero_below = std::ldexp(1.0, p.k_min - 1);
+  int8_t* code = p.codes.data<int8_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = std::abs(double(w[i]));
+    if (a < zero_below) continue;
+    const int k = std::clamp(nearest_exponent(a), p.k_min, p.k_max);
+    code[i] = static_cast<int8_t>((w[i] < 0 ? -1 : 1) * (k - p.k_min + 1));
+  }
+  return p;
+}
+
+Tensor PowerOfTwo::reconstruct() const {
+  check(codes.dtype() == DType::Int8, "PowerOfTwo::reconstruct", "codes must be int8, got ",
+        dtype_name(codes.dtype()));
+  Tensor cc = codes.contiguous();
+  const int8_t* code = cc.data<int8_t>();
+  Tensor out = empty(codes.shape());
+  float* o = out.data<float>();
+  for (int64_t i = 0; i < cc.numel(); ++i) {
+    const int m = std::abs(int(code[i]));
+    o[i] = m == 0 ? 0.f : static_cast<float>((code[i] < 0 ? -1 : 1) * std::ldexp(1.0, k_min + m - 1));
+  }
+  return out;
+}
+
+}  // namespace qgrad::quant

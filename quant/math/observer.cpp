@@ -1,0 +1,193 @@
+#include "quant/math/observer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/ops/op_support.h"
+#include "quant/math/channel_runs.h"
+#include "quant/math/quantize.h"
+
+namespace qgrad::quant {
+
+namespace {
+
+// x as a contiguous float buffer, after the checks every observer makes.
+Tensor checked_values(const Tensor& x, const std::string& name) {
+  qgrad::detail::require_float(x, name.c_str());
+  check(x.numel() > 0, name.c_str(), "observed an empty tensor of shape ", shape_str(x.shape()));
+  check(x.device() == Device::CPU, name.c_str(), "observes cpu tensors, got a ", device_name(x.device()),
+        " tensor");
+  return qgrad::detail::compact(x);
+}
+
+// Called per element: the message (and its shape string) is built only when it fails.
+void require_finite(float v, const std::string& name, const Tensor& x) {
+  if (!std::isfinite(v))
+    fail(name.c_str(), "observed a non-finite value (", v, ") in a tensor of shape ", shape_str(x.shape()));
+}
+
+// Quantize-dequantize MSE of values under qp, in double.
+double fake_quant_mse(const std::vector<float>& values, const QParams& qp) {
+  const float s = qp.scale[0];
+  const int32_t zp = qp.zero_point[0];
+  double acc = 0;
+  for (float v : values) {
+    const double d = double(dequantize_value(clamp_q(quantize_unclamped(v, s, zp), qp.qmin(), qp.qmax()), s, zp)) - v;
+    acc += d * d;
+  }
+  return acc / static_cast<double>(values.size());
+}
+
+}  // namespace
+
+// --- Observer -------------------------------------------------------------------------------
+
+Observer::Observer(QScheme scheme, std::string name) : scheme_(scheme), name_(std::move(name)) {
+  check_bits(scheme_.bits, name_.c_str());
+}
+
+void Observer::require_observed() const {
+  check(has_observed(), name_.c_str(), "qparams() called before any observe()");
+}
+
+// --- RangeObserver --------------------------------------------------------------------------
+
+QParams RangeObserver::qparams() const {
+  require_observed();
+  if (scheme_.axis) return qparams_from_range(min_, max_, scheme_);
+  return qparams_from_range(min_[0], max_[0], scheme_);
+}
+
+void RangeObserver::batch_range(const Tensor& x, std::vector<float>& lo, std::vector<float>& hi) const {
+  Tensor xc = checked_values(x, name_);
+  int64_t axis = 0;
+  if (scheme_.axis) {
+    axis = normalize_axis(*scheme_.axis, x.dim(), name_.c_str());
+    check(!has_observed() || x.size(axis) == static_cast<int64_t>(min_.size()), name_.c_str(), "axis ",
+          *scheme_.axis, " of shape ", shape_str(x.shape()), " has ", x.size(axis),
+          " channels, but earlier tensors had ", min_.size());
+  }
+  const int64_t channels = scheme_.axis ? x.size(axis) : 1;
+  lo.assign(channels, std::numeric_limits<float>::infinity());
+  hi.assign(channels, -std::numeric_limits<float>::infinity());
+  const float* p = xc.data<float>();
+  for (const auto& r : detail::channel_runs(x.shape(), scheme_.axis.has_value(), axis)) {
+    for (int64_t i = r.start; i < r.start + r.count; ++i) {
+      require_finite(p[i], name_, x);
+      lo[r.channel] = std::min(lo[r.channel], p[i]);
+      hi[r.channel] = std::max(hi[r.channel], p[i]);
+    }
+  }
+}
+
+MinMaxObserver::MinMaxObserver(QScheme scheme) : RangeObserver(scheme, "MinMaxObserver") {}
+
+void MinMaxObserver::observe(const Tensor& x) {
+  std::vector<float> lo, hi;
+  batch_range(x, lo, hi);
+  if (!has_observed()) {
+    min_ = lo;
+    max_ = hi;
+  } else {
+    for (size_t c = 0; c < lo.size(); ++c) {
+      min_[c] = std::min(min_[c], lo[c]);
+      max_[c] = std::max(max_[c], hi[c]);
+    }
+  }
+  ++observations_;
+}
+
+MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(QScheme scheme, float averaging_constant)
+    : RangeObserver(scheme, "MovingAverageMinMaxObserver"), c_(averaging_constant) {
+  check(c_ > 0.f && c_ <= 1.f, name_.c_str(), "averaging constant must be in (0, 1], got ", c_);
+}
+
+void MovingAverageMinMaxObserver::observe(const Tensor& x) {
+  std::vector<float> lo, hi;
+  batch_range(x, lo, hi);
+  if (!has_observed()) {
+    min_ = lo;
+    max_ = hi;
+  } else {
+    for (size_t c = 0; c < lo.size(); ++c) {
+      min_[c] = (1.f - c_) * min_[c] + c_ * lo[c];
+      max_[c] = (1.f - c_) * max_[c] + c_ * hi[c];
+    }
+  }
+  ++observations_;
+}
+
+// --- SampleObserver -------------------------------------------------------------------------
+
+SampleObserver::SampleObserver(QScheme scheme, std::string name) : Observer(scheme, std::move(name)) {
+  check(!scheme_.axis, name_.c_str(), "is per-tensor only, got a per-channel scheme (axis ", *scheme_.axis,
+        "); use MinMaxObserver or MovingAverageMinMaxObserver per channel");
+}
+
+void SampleObserver::observe(const Tensor& x) {
+  Tensor xc = checked_values(x, name_);
+  const float* p = xc.data<float>();
+  for (int64_t i = 0; i < xc.numel(); ++i) require_finite(p[i], name_, x);
+  values_.insert(values_.end(), p, p + xc.numel());
+  ++observations_;
+}
+
+// --- PercentileObserver ---------------------------------------------------------------------
+
+float percentile(std::vector<float> values, double p) {
+  check(!values.empty(), "percentile", "of an empty list");
+  check(p >= 0.0 && p <= 100.0, "percentile", "p must be in [0, 100], got ", p);
+  const double pos = p / 100.0 * static_cast<double>(values.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, values.size() - 1);
+  std::nth_element(values.begin(), values.begin() + lo, values.end());
+  const double a = values[lo];
+  // After nth_element the next order statistic is the smallest value above position lo.
+  const double b = hi == lo ? a : *std::min_element(values.begin() + lo + 1, values.end());
+  return static_cast<float>(a + (pos - static_cast<double>(lo)) * (b - a));
+}
+
+PercentileObserver::PercentileObserver(QScheme scheme, double percentile)
+    : SampleObserver(scheme, "PercentileObserver"), percentile_(percentile) {
+  check(percentile_ > 50.0 && percentile_ <= 100.0, name_.c_str(), "percentile must be in (50, 100], got ",
+        percentile_);
+}
+
+QParams PercentileObserver::qparams() const {
+  require_observed();
+  if (scheme_.symmetric) {
+    std::vector<float> mags(values_.size());
+    std::transform(values_.begin(), values_.end(), mags.begin(), [](float v) { return std::abs(v); });
+    const float amax = percentile(std::move(mags), percentile_);
+    return qparams_from_range(-amax, amax, scheme_);
+  }
+  return qparams_from_range(percentile(values_, 100.0 - percentile_), percentile(values_, percentile_), scheme_);
+}
+
+// --- MseObserver ----------------------------------------------------------------------------
+
+MseObserver::MseObserver(QScheme scheme, int steps) : SampleObserver(scheme, "MseObserver"), steps_(steps) {
+  check(steps_ >= 1, name_.c_str(), "steps must be at least 1, got ", steps_);
+}
+
+QParams MseObserver::qparams() const {
+  require_observed();
+  const auto [mn, mx] = std::minmax_element(values_.begin(), values_.end());
+  const float amax = std::max(std::abs(*mn), std::abs(*mx));
+  QParams best;
+  double best_mse = std::numeric_limits<double>::infinity();
+  for (int i = steps_; i >= 1; --i) {
+    const float f = static_cast<float>(i) / static_cast<float>(steps_);
+    QParams qp = scheme_.symmetric ? qparams_from_range(-amax * f, amax * f, scheme_)
+                                   : qparams_from_range(*mn * f, *mx * f, scheme_);
+    const double mse = fake_quant_mse(values_, qp);
+    if (mse < best_mse) {
+      best_mse = mse;
+      best = qp;
+    }
+  }
+  return best;
+}
+
+}  // namespace qgrad::quant
