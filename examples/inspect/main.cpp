@@ -113,9 +113,9 @@ int main(int argc, char** argv) try {
     for (size_t j = 0; j < prepared->size(); ++j) {
       auto* layer = dynamic_cast<quant::QatLayer*>((*prepared)[j].get());
       if (!layer) continue;
-      while (r < rows.size() && !quant::int_gemm(*im.model->layers[r])) ++r;
+      while (r < rows.size() && !im.model->layers[r]->gemm()) ++r;
       check(r < rows.size(), "inspect", float_path, " has more Conv2d/Linear layers than ", path);
-      quant::add_float_weight(rows[r], *quant::int_gemm(*im.model->layers[r]), layer->effective_weight_bias().first);
+      quant::add_float_weight(rows[r], *im.model->layers[r]->gemm(), layer->effective_weight_bias().first);
       ++r;
     }
   }
@@ -157,7 +157,7 @@ int main(int argc, char** argv) try {
   {
     size_t j = 0;
     for (const auto& r : rows) {
-      const quant::IntGemm* g = quant::int_gemm(*im.model->layers[r.index]);
+      const quant::IntGemm* g = im.model->layers[r.index]->gemm();
       if (!g) continue;
       std::vector<float> values;
       std::string source = "quantized";
@@ -170,7 +170,7 @@ int main(int argc, char** argv) try {
             break;
           }
       } else {
-        values = quant::dequantize(g->qweight, g->weight_qparams()).to_vector();
+        values = quant::dequantize(g->params.qweight, g->weight_qparams()).to_vector();
       }
       weight_hists[r.index] = histogram_json(quant::histogram(values, r.weight_clip_lo, r.weight_clip_hi, bins));
       weight_hists[r.index]["source"] = source;

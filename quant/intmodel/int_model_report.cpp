@@ -4,17 +4,10 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "quant/intmodel/int_residual.h"
 #include "quant/math/metrics.h"
 #include "quant/math/quantize.h"
 
 namespace qgrad::quant {
-
-const IntGemm* int_gemm(const IntLayer& layer) {
-  if (auto* l = dynamic_cast<const QuantizedLinear*>(&layer)) return &l->gemm();
-  if (auto* l = dynamic_cast<const QuantizedConv2d*>(&layer)) return &l->gemm();
-  return nullptr;
-}
 
 namespace {
 void set_output(LayerReport& r, const QParams& out) {
@@ -33,36 +26,33 @@ std::vector<LayerReport> report_int_model(const IntModelFile& file) {
     r.kind = layers[i]->name();
     r.description = layers[i]->describe();
     r.file_bytes = i < file.layer_bytes.size() ? file.layer_bytes[i] : 0;
-    if (const IntGemm* g = int_gemm(*layers[i])) {
+    if (const IntGemm* g = layers[i]->gemm()) {
       const QParams w = g->weight_qparams();
       r.weight_bits = w.bits;
       r.granularity = w.per_channel() ? "channel" : "tensor";
-      r.weight_shape = g->qweight.shape();
+      r.weight_shape = g->params.qweight.shape();
       r.scale_min = *std::min_element(w.scale.begin(), w.scale.end());
       r.scale_max = *std::max_element(w.scale.begin(), w.scale.end());
       r.zero_point_min = *std::min_element(w.zero_point.begin(), w.zero_point.end());
       r.zero_point_max = *std::max_element(w.zero_point.begin(), w.zero_point.end());
       r.weight_clip_lo = static_cast<float>(w.qmin()) * r.scale_max;
       r.weight_clip_hi = static_cast<float>(w.qmax()) * r.scale_max;
-      set_output(r, g->output_qparams());
-    } else if (auto* pool = dynamic_cast<const IntAvgPool2d*>(layers[i].get())) {
-      set_output(r, pool->output_qparams());
-    } else if (auto* res = dynamic_cast<const IntResidual*>(layers[i].get())) {
-      set_output(r, res->output_qparams());  // the sum's; the branches' layers are not listed
     }
+    // A residual's is the sum's; the layers inside its branches are not listed.
+    if (const auto out_qp = layers[i]->output_qparams()) set_output(r, *out_qp);
     out.push_back(r);
   }
   return out;
 }
 
 void add_float_weight(LayerReport& report, const IntGemm& gemm, const Tensor& float_weight) {
-  const Shape& s = gemm.qweight.shape();
+  const Shape& s = gemm.params.qweight.shape();
   check(float_weight.numel() == s[0] * s[1], "add_float_weight", "layer ", report.index, " (", report.kind,
         "): float weight ", shape_str(float_weight.shape()), " does not have the ", s[0], " x ", s[1],
         " elements of the quantized weight");
   const Tensor w = float_weight.detach().contiguous().reshape(s);
   const QParams qp = gemm.weight_qparams();
-  report.sqnr_db = sqnr_db(w, dequantize(gemm.qweight, qp));
+  report.sqnr_db = sqnr_db(w, dequantize(gemm.params.qweight, qp));
   report.clipped_fraction = clipped_fraction(w, qp);
 }
 

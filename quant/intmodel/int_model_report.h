@@ -37,9 +37,6 @@ struct LayerReport {
   std::optional<double> sqnr_db, clipped_fraction;
 };
 
-// The integer GEMM behind a layer, or null for the layers without weights.
-const IntGemm* int_gemm(const IntLayer& layer);
-
 std::vector<LayerReport> report_int_model(const IntModelFile& file);
 
 // Fills sqnr_db and clipped_fraction of a quantized layer's report from the float weight it

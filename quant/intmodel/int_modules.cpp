@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include "core/error.h"
+#include "quant/kernels/conv_direct_u8.h"
 #include "quant/kernels/max_pool2d_u8.h"
 #include "quant/math/packing.h"
 #include "quant/math/quantize.h"
@@ -42,9 +43,8 @@ struct FixedMultiplier {
 };
 }  // namespace
 
-IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QParams& in_qp,
-                 const QParams& out_qp, bool relu, int64_t conv_channels)
-    : conv_channels(conv_channels) {
+IntGemmParams IntGemmParams::from_float(const Tensor& w, const Tensor& b, const QParams& w_qp,
+                                        const QParams& in_qp, const QParams& out_qp, bool relu) {
   require_activation(in_qp, "input");
   require_activation(out_qp, "output");
   check(w_qp.is_signed && std::all_of(w_qp.zero_point.begin(), w_qp.zero_point.end(),
@@ -54,13 +54,14 @@ IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QP
   const int64_t out = w.size(0), k = w.numel() / out;
   check(!w_qp.per_channel() || (w_qp.axis == 0 && w_qp.channels() == out), "convert",
         "weight QParams must be per-tensor or per output channel (axis 0, ", out, " channels)");
-  qweight = quantize(w.detach().contiguous(), w_qp).reshape({out, k});
-  weight_bits = w_qp.bits;
-  per_channel = w_qp.per_channel();
-  this->relu = relu;
-  weight_scale = w_qp.scale;
-  in_scale = in_qp.scale[0];
-  out_scale = out_qp.scale[0];
+  IntGemmParams p;
+  p.qweight = quantize(w.detach().contiguous(), w_qp).reshape({out, k});
+  p.weight_bits = w_qp.bits;
+  p.per_channel = w_qp.per_channel();
+  p.relu = relu;
+  p.weight_scale = w_qp.scale;
+  p.in_scale = in_qp.scale[0];
+  p.out_scale = out_qp.scale[0];
   const std::vector<float> bf = b.defined() ? b.detach().to_vector() : std::vector<float>(out, 0.f);
   const double s_in = in_qp.scale[0];
   for (int64_t o = 0; o < out; ++o) {
@@ -68,108 +69,87 @@ IntGemm::IntGemm(const Tensor& w, const Tensor& b, const QParams& w_qp, const QP
     const double bq = std::round(bf[static_cast<size_t>(o)] / acc_scale);
     check(std::fabs(bq) < 2147483647.0, "convert", "bias ", bf[static_cast<size_t>(o)], " of channel ", o,
           " overflows int32 at scale ", acc_scale);
-    bias.push_back(static_cast<int32_t>(bq));
+    p.bias.push_back(static_cast<int32_t>(bq));
   }
-  in_zero_point = in_qp.zero_point[0];
-  const int32_t zp = out_qp.zero_point[0];
-  requant = {.out_zero_point = zp, .qmin = relu ? zp : out_qp.qmin(), .qmax = out_qp.qmax()};
-  finish();
+  p.in_zero_point = in_qp.zero_point[0];
+  p.out_zero_point = out_qp.zero_point[0];
+  p.qmin = relu ? p.out_zero_point : out_qp.qmin();
+  p.qmax = out_qp.qmax();
+  return p;
 }
 
-IntGemm::IntGemm(const IntGemmParams& p, int64_t conv_channels)
-    : qweight(p.qweight), bias(p.bias), in_zero_point(p.in_zero_point),
-      weight_bits(p.weight_bits), per_channel(p.per_channel), relu(p.relu), weight_scale(p.weight_scale),
-      in_scale(p.in_scale), out_scale(p.out_scale), conv_channels(conv_channels) {
-  requant = {.out_zero_point = p.out_zero_point, .qmin = p.qmin, .qmax = p.qmax};
-  finish();
-}
-
-void IntGemm::finish() {
-  const int64_t out = qweight.size(0), k = qweight.size(1);
-  const int8_t* qp = qweight.data<int8_t>();
-  if (conv_channels > 0) {
+IntGemm::IntGemm(IntGemmParams p, Layout layout, int64_t conv_channels) : params(std::move(p)) {
+  const int64_t out = params.qweight.size(0), k = params.qweight.size(1);
+  const int8_t* qp = params.qweight.data<int8_t>();
+  if (layout == Layout::Conv) {
     // A conv's GEMM column j = (ky kW + kx) C + c takes qweight column c kH kW + (ky kW + kx):
     // the im2col rows are channels last, the saved weight is not.
-    const int64_t c_in = conv_channels, taps = k / c_in;
-    check(c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in, " channels");
+    const int64_t c_in = conv_channels, taps = c_in > 0 ? k / c_in : 0;
+    check(c_in > 0 && c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in,
+          " channels");
     std::vector<int8_t> reordered(static_cast<size_t>(out * k));
     for (int64_t o = 0; o < out; ++o)
       for (int64_t t = 0; t < taps; ++t)
         for (int64_t c = 0; c < c_in; ++c) reordered[static_cast<size_t>(o * k + t * c_in + c)] = qp[o * k + c * taps + t];
     weight = pack_weight(qgemm_kernel(), reordered.data(), out, k);
-  } else {
+  } else if (layout == Layout::Linear) {
     weight = pack_weight(qgemm_kernel(), qp, out, k);
   }
-  multiplier.clear();
-  shift.clear();
   for (int64_t o = 0; o < out; ++o) {
-    const double acc_scale = static_cast<double>(in_scale) * weight_scale[static_cast<size_t>(per_channel ? o : 0)];
-    const FixedMultiplier m(acc_scale / static_cast<double>(out_scale));
+    const double acc_scale =
+        static_cast<double>(params.in_scale) * params.weight_scale[static_cast<size_t>(params.per_channel ? o : 0)];
+    const FixedMultiplier m(acc_scale / static_cast<double>(params.out_scale));
     multiplier.push_back(m.m0);
     shift.push_back(m.shift);
   }
-  requant.multiplier = multiplier.data();
-  requant.shift = shift.data();
-  requant.per_channel = true;
+  requant = {.multiplier = multiplier.data(), .shift = shift.data(), .per_channel = true,
+             .out_zero_point = params.out_zero_point, .qmin = params.qmin, .qmax = params.qmax};
 }
 
 QParams IntGemm::weight_qparams() const {
   QParams q;
-  q.scale = weight_scale;
-  q.zero_point.assign(weight_scale.size(), 0);
-  q.bits = weight_bits;
+  q.scale = params.weight_scale;
+  q.zero_point.assign(params.weight_scale.size(), 0);
+  q.bits = params.weight_bits;
   q.is_signed = true;
-  if (per_channel) q.axis = 0;
+  if (params.per_channel) q.axis = 0;
   return q;
 }
-
-namespace {
-// Per-tensor unsigned activation QParams; the bit width is the one whose qmax is 2^bits - 1.
-QParams activation_qparams(float scale, int32_t zero_point, int32_t qmax) {
-  QParams q;
-  q.scale = {scale};
-  q.zero_point = {zero_point};
-  q.bits = 1;
-  while ((1 << q.bits) - 1 < qmax) ++q.bits;
-  return q;
-}
-}  // namespace
 
 QParams IntGemm::output_qparams() const {
-  return activation_qparams(out_scale, requant.out_zero_point, requant.qmax);
+  return activation_qparams(params.out_scale, params.out_zero_point, params.qmax);
 }
 
 void IntGemm::run(const uint8_t* a, int64_t m, uint8_t* c) const {
-  qgemm({.m = m, .a = a, .lda = weight.k, .a_zero_point = in_zero_point, .b = &weight,
-         .bias = bias.data(), .c_u8 = c, .requant = &requant, .ldc = weight.n});
+  check(weight.n > 0, "IntGemm", "run needs a packed weight");
+  qgemm({.m = m, .a = a, .lda = weight.k, .a_zero_point = params.in_zero_point, .b = &weight,
+         .bias = params.bias.data(), .c_u8 = c, .requant = &requant, .ldc = weight.n});
 }
 
 void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) const {
-  const int stored = storage_bits(weight_bits);
+  const int stored = storage_bits(params.weight_bits);
   if (stored == 8) {
-    out[prefix + ".weight"] = qweight;
+    out[prefix + ".weight"] = params.qweight;
   } else {
-    const Tensor w = qweight.contiguous();
+    const Tensor w = params.qweight.contiguous();
     const auto packed = pack_codes(w.data<int8_t>(), w.numel(), stored);
     out[prefix + ".weight"] = from_vector<uint8_t>(packed, {static_cast<int64_t>(packed.size())});
   }
-  out[prefix + ".weight_scale"] = from_vector<float>(weight_scale, {static_cast<int64_t>(weight_scale.size())});
-  const auto n = static_cast<int64_t>(bias.size());
-  out[prefix + ".bias"] = from_vector<int32_t>(bias, {n});
+  out[prefix + ".weight_scale"] =
+      from_vector<float>(params.weight_scale, {static_cast<int64_t>(params.weight_scale.size())});
+  out[prefix + ".bias"] = from_vector<int32_t>(params.bias, {static_cast<int64_t>(params.bias.size())});
   out[prefix + ".zero_points"] =
-      from_vector<int32_t>({in_zero_point, requant.out_zero_point, requant.qmin, requant.qmax}, {4});
-  out[prefix + ".scales"] = from_vector<float>({in_scale, out_scale}, {2});
+      from_vector<int32_t>({params.in_zero_point, params.out_zero_point, params.qmin, params.qmax}, {4});
+  out[prefix + ".scales"] = from_vector<float>({params.in_scale, params.out_scale}, {2});
 }
 
-namespace {
-std::string gemm_options(const IntGemm& g) {
-  return cat("weight_bits=", g.weight_bits, ", granularity=", g.per_channel ? "channel" : "tensor",
-             ", relu=", g.relu ? 1 : 0);
+std::string IntGemm::options() const {
+  return cat("weight_bits=", params.weight_bits, ", granularity=", params.per_channel ? "channel" : "tensor",
+             ", relu=", params.relu ? 1 : 0);
 }
-}  // namespace
 
 std::string QuantizedLinear::describe() const {
-  return cat(name(), "(in=", gemm_.weight.k, ", out=", gemm_.weight.n, ", ", gemm_options(gemm_), ")");
+  return cat(name(), "(in=", gemm_.weight.k, ", out=", gemm_.weight.n, ", ", gemm_.options(), ")");
 }
 
 Tensor QuantizedLinear::run(const Tensor& q) const {
@@ -181,44 +161,90 @@ Tensor QuantizedLinear::run(const Tensor& q) const {
   return out;
 }
 
-QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp,
-                                 const QParams& in_qp, const QParams& out_qp, bool relu, int64_t stride,
-                                 int64_t padding)
-    : gemm_(weight, bias, w_qp, in_qp, out_qp, relu, weight.size(1)), out_channels_(weight.size(0)),
-      in_channels_(weight.size(1)), kernel_(weight.size(2)), stride_(stride), padding_(padding) {
-  check(weight.dim() == 4 && weight.size(2) == weight.size(3), "QuantizedConv2d",
-        "expects a square kernel [O, C, k, k], got ", shape_str(weight.shape()));
+namespace {
+const IntConvShape& checked(const IntConvShape& s, const Tensor& qweight) {
+  check(s.in > 0 && s.out > 0 && s.kernel_h > 0 && s.kernel_w > 0 && s.stride > 0 && s.padding >= 0 &&
+            s.dilation > 0 && s.groups > 0 && s.in % s.groups == 0 && s.out % s.groups == 0,
+        "QuantizedConv2d", "invalid shape in=", s.in, ", out=", s.out, ", kernel ", s.kernel_h, "x", s.kernel_w,
+        ", stride=", s.stride, ", padding=", s.padding, ", dilation=", s.dilation, ", groups=", s.groups);
+  check(qweight.dim() == 2 && qweight.size(0) == s.out && qweight.size(1) == s.depth(), "QuantizedConv2d", "weight ",
+        shape_str(qweight.shape()), " does not hold ", s.out, " x (", s.in / s.groups, " x ", s.kernel_h, " x ",
+        s.kernel_w, ")");
+  return s;
 }
 
-QuantizedConv2d::QuantizedConv2d(const IntGemmParams& p, int64_t in_channels, int64_t kernel, int64_t stride,
-                                 int64_t padding)
-    : gemm_(p, in_channels), out_channels_(p.qweight.size(0)), in_channels_(in_channels), kernel_(kernel), stride_(stride),
-      padding_(padding) {
-  check(p.qweight.size(1) == in_channels * kernel * kernel, "QuantizedConv2d", "weight ",
-        shape_str(p.qweight.shape()), " does not hold ", in_channels, " x ", kernel, " x ", kernel, " per output channel");
+// The stored weight [O, C/g, kH, kW] as the direct kernel reads it: [kH, kW, C/g, O].
+std::vector<int8_t> direct_layout(const IntConvShape& s, const Tensor& qweight) {
+  const int64_t cg = s.in / s.groups, taps = s.kernel_h * s.kernel_w;
+  const int8_t* w = qweight.data<int8_t>();
+  std::vector<int8_t> out(static_cast<size_t>(s.out * cg * taps));
+  for (int64_t o = 0; o < s.out; ++o)
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t t = 0; t < taps; ++t) out[static_cast<size_t>((t * cg + c) * s.out + o)] = w[(o * cg + c) * taps + t];
+  return out;
+}
+
+IntGemm::Layout conv_layout(const IntConvShape& s) {
+  return s.groups != 1 || s.dilation != 1 ? IntGemm::Layout::Unpacked : IntGemm::Layout::Conv;
+}
+}  // namespace
+
+QuantizedConv2d::QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp,
+                                 const QParams& in_qp, const QParams& out_qp, bool relu, const IntConvShape& shape)
+    : QuantizedConv2d(IntGemmParams::from_float(weight, bias, w_qp, in_qp, out_qp, relu), shape) {
+  check(weight.dim() == 4 && weight.size(2) == shape.kernel_h && weight.size(3) == shape.kernel_w, "QuantizedConv2d",
+        "weight ", shape_str(weight.shape()), " does not have a ", shape.kernel_h, "x", shape.kernel_w, " kernel");
+}
+
+QuantizedConv2d::QuantizedConv2d(IntGemmParams p, const IntConvShape& shape)
+    : shape_(checked(shape, p.qweight)), gemm_(std::move(p), conv_layout(shape), shape.in / shape.groups) {
+  if (direct()) direct_weight_ = direct_layout(shape_, gemm_.params.qweight);
 }
 
 std::string QuantizedConv2d::describe() const {
-  return cat(name(), "(in=", in_channels_, ", out=", out_channels_, ", kernel=", kernel_, ", stride=", stride_,
-             ", padding=", padding_, ", ", gemm_options(gemm_), ")");
+  const IntConvShape& s = shape_;
+  // Square kernels, groups 1 and dilation 1 keep the line files had before those options existed.
+  const std::string kernel = s.kernel_h == s.kernel_w ? cat("kernel=", s.kernel_h)
+                                                      : cat("kernel_h=", s.kernel_h, ", kernel_w=", s.kernel_w);
+  std::string extra;
+  if (s.dilation != 1) extra += cat(", dilation=", s.dilation);
+  if (s.groups != 1) extra += cat(", groups=", s.groups);
+  return cat(name(), "(in=", s.in, ", out=", s.out, ", ", kernel, ", stride=", s.stride, ", padding=", s.padding,
+             extra, ", ", gemm_.options(), ")");
 }
 
 Tensor QuantizedConv2d::run(const Tensor& q) const {
-  check(q.dim() == 4 && q.size(3) == in_channels_ && q.dtype() == DType::UInt8, "QuantizedConv2d",
-        "expects ", in_channels_, " input channels (uint8 [N, H, W, ", in_channels_,
+  const IntConvShape& s = shape_;
+  check(q.dim() == 4 && q.size(3) == s.in && q.dtype() == DType::UInt8, "QuantizedConv2d",
+        "expects ", s.in, " input channels (uint8 [N, H, W, ", s.in,
         "], channels last inside the integer model), got ", shape_str(q.shape()));
   const Tensor x = q.contiguous();
-  const Im2colShape s{.channels = in_channels_, .height = q.size(1), .width = q.size(2),
-                      .kernel_h = kernel_, .kernel_w = kernel_, .stride_h = stride_, .stride_w = stride_,
-                      .pad_h = padding_, .pad_w = padding_};
-  const int64_t n = q.size(0), rows = s.rows(), cols = s.cols(), image = s.channels * s.height * s.width;
-  Tensor out = empty({n, s.out_h(), s.out_w(), out_channels_}, DType::UInt8);
-  if (kernel_ == 1 && stride_ == 1 && padding_ == 0) {  // a 1x1 conv is a Linear over the pixels
-    gemm_.run(x.data<uint8_t>(), n * rows, out.data<uint8_t>());
+  const DirectConvShape d{.batch = q.size(0), .height = q.size(1), .width = q.size(2), .channels = s.in,
+                          .out_channels = s.out, .kernel_h = s.kernel_h, .kernel_w = s.kernel_w, .stride = s.stride,
+                          .padding = s.padding, .dilation = s.dilation, .groups = s.groups};
+  check(d.out_h() >= 1 && d.out_w() >= 1, "QuantizedConv2d", "a ", s.kernel_h, "x", s.kernel_w, " kernel (dilation ",
+        s.dilation, ", padding ", s.padding, ") does not fit input ", shape_str(q.shape()));
+  Tensor out = empty({d.batch, d.out_h(), d.out_w(), s.out}, DType::UInt8);
+  if (direct()) {
+    conv_direct_u8(x.data<uint8_t>(), d, gemm_.params.in_zero_point, direct_weight_.data(), gemm_.params.bias.data(),
+                   gemm_.requant, out.data<uint8_t>());
     return out;
   }
-  const uint8_t zp = static_cast<uint8_t>(gemm_.in_zero_point);
-  const int64_t a_image = rows * cols, o_image = rows * out_channels_;
+  run_im2col(x, out);
+  return out;
+}
+
+void QuantizedConv2d::run_im2col(const Tensor& x, Tensor& out) const {
+  const Im2colShape s{.channels = shape_.in, .height = x.size(1), .width = x.size(2),
+                      .kernel_h = shape_.kernel_h, .kernel_w = shape_.kernel_w, .stride_h = shape_.stride,
+                      .stride_w = shape_.stride, .pad_h = shape_.padding, .pad_w = shape_.padding};
+  const int64_t n = x.size(0), rows = s.rows(), cols = s.cols(), image = s.channels * s.height * s.width;
+  if (s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.pad_h == 0) {  // a 1x1 conv is a Linear over the pixels
+    gemm_.run(x.data<uint8_t>(), n * rows, out.data<uint8_t>());
+    return;
+  }
+  const uint8_t zp = static_cast<uint8_t>(gemm_.params.in_zero_point);
+  const int64_t a_image = rows * cols, o_image = rows * shape_.out;
   const uint8_t* xp = x.data<uint8_t>();
   uint8_t* op = out.data<uint8_t>();
   const int64_t min_tasks = kConvTasksPerThread * omp_get_max_threads();
@@ -241,7 +267,7 @@ Tensor QuantizedConv2d::run(const Tensor& q) const {
         gemm_.run(a.data(), (i1 - i0) * rows, op + i0 * o_image);  // [images, Ho, Wo, O]
       }
     }
-    return out;
+    return;
   }
   // Few images (batch 1): unroll them all, then one GEMM that splits its rows between threads.
   // The unrolled matrix is reused from call to call, like the per-thread ones above.
@@ -251,7 +277,6 @@ Tensor QuantizedConv2d::run(const Tensor& q) const {
 #pragma omp parallel for schedule(static) if (n > 1)
   for (int64_t i = 0; i < n; ++i) im2col_u8(xp + i * image, s, zp, a + i * a_image);
   gemm_.run(a, n * rows, op);  // [N Ho Wo, O] = [N, Ho, Wo, O]
-  return out;
 }
 
 namespace {
@@ -319,7 +344,7 @@ void IntAvgPool2d::export_tensors(const std::string& prefix, nn::StateDict& out)
   out[prefix + ".scales"] = from_vector<float>({in_scale_, out_scale_}, {2});
 }
 
-QParams IntAvgPool2d::output_qparams() const { return activation_qparams(out_scale_, out_zp_, qmax_); }
+std::optional<QParams> IntAvgPool2d::output_qparams() const { return activation_qparams(out_scale_, out_zp_, qmax_); }
 
 Tensor IntAvgPool2d::run(const Tensor& q) const {
   check(q.dim() == 4 && q.dtype() == DType::UInt8, name().c_str(), "expects uint8 channels-last [N, H, W, C], got ",

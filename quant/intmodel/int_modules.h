@@ -7,8 +7,10 @@
 //   ReLU), else 0. Rounding of the requantization: to nearest, ties toward +infinity (see
 //   quant/kernels/requantize.h); the fake-quant model rounds ties away from zero, so the two
 //   can differ by one step on exact ties of negative values.
-//     Linear: x [N, in] -> [N, out];  Conv2d: x [N, H, W, C] -> im2col_u8 (padding = zp_in) ->
-//     one GEMM over all N Ho Wo rows -> [N, Ho, Wo, O]
+//     Linear: x [N, in] -> [N, out];  Conv2d (groups 1, dilation 1): x [N, H, W, C] -> im2col_u8
+//     (padding = zp_in) -> one GEMM over all N Ho Wo rows -> [N, Ho, Wo, O]; grouped (depthwise)
+//     or dilated convs run the same sum directly (kernels/conv_direct_u8.h), one output pixel at
+//     a time, every group's O/groups outputs reading only its C/groups input channels.
 // LAYOUT: 4-D integer activations are channels last, [N, H, W, C] (IntModel::forward_int takes and
 //   gives NCHW and converts at either end). Channels last makes a conv's receptive-field rows long
 //   contiguous runs for im2col, and the GEMM's [N Ho Wo, O] output is already the next layer's
@@ -24,6 +26,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,10 @@
 
 namespace qgrad::quant {
 
+class IntGemm;
+class IntLayer;
+using IntLayers = std::vector<std::unique_ptr<IntLayer>>;
+
 class IntLayer {
  public:
   virtual ~IntLayer() = default;
@@ -45,12 +52,19 @@ class IntLayer {
   // description of its options ("" / nothing for layers without either).
   virtual void export_tensors(const std::string& /*prefix*/, nn::StateDict& /*out*/) const {}
   virtual std::string describe() const { return name(); }
+  // What the report and the file walk without knowing the layer's type: the integer GEMM behind
+  // a weighted layer, the qparams of an output the layer requantizes (none when it passes its
+  // input's codes through, as max-pool does), and the layer lists nested inside (a residual's
+  // body and shortcut), which the file lists after the layer's own line.
+  virtual const IntGemm* gemm() const { return nullptr; }
+  virtual std::optional<QParams> output_qparams() const { return std::nullopt; }
+  virtual std::vector<const IntLayers*> nested() const { return {}; }
 };
 
 // Everything an integer GEMM layer is made of, in the form a file stores it (see
-// quant/intmodel/int_model_file.h). The requantization multipliers are not stored: they are derived from
-// the three scales by the same double computation convert does (as TFLite derives them from its
-// stored scales), so they come out bit for bit the same.
+// quant/intmodel/int_model_file.h). The requantization multipliers are not stored: they are
+// derived from the three scales by the same double computation either way (as TFLite derives
+// them from its stored scales), so they come out bit for bit the same.
 struct IntGemmParams {
   Tensor qweight;                          // int8 [out, k], codes in the symmetric weight_bits range
   int weight_bits = 8;
@@ -60,34 +74,25 @@ struct IntGemmParams {
   int32_t in_zero_point = 0, out_zero_point = 0, qmin = 0, qmax = 255;
   bool relu = false;                       // fused: qmin = out_zero_point
   float in_scale = 1, out_scale = 1;       // the activations' scales on either side
+
+  // Quantizes a float weight (any shape [out, ...], already symmetric-quantized by w_qp) and
+  // bias [out] (undefined: zeros): bias_q[c] = round(b[c] / (s_in s_w[c])).
+  static IntGemmParams from_float(const Tensor& weight, const Tensor& bias, const QParams& w_qp,
+                                  const QParams& in_qp, const QParams& out_qp, bool relu);
 };
 
-// The GEMM and output stage both quantized layers share.
-struct IntGemm {
-  Tensor qweight;                          // int8 [out, k], as saved
-  PackedB weight;                          // W^T [k, out], int8, in the kernel's layout
-  std::vector<int32_t> bias;               // [out]
-  std::vector<int32_t> multiplier, shift;  // [out]
-  int32_t in_zero_point = 0;
-  Requantization requant;                  // points into multiplier / shift
-  int weight_bits = 8;
-  bool per_channel = true;
-  bool relu = false;
-  std::vector<float> weight_scale;         // [out] or [1]
-  float in_scale = 1, out_scale = 1;
-  int64_t conv_channels = 0;               // see the constructor
-
-  // Quantizes a float weight [out, k] (already symmetric-quantized by w_qp) and bias [out].
-  // conv_channels C > 0: a convolution whose qweight columns are (c, ky, kx) and whose im2col
-  // rows are (ky, kx, c); the packed copy is reordered to match. 0: a Linear layer.
-  IntGemm(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
-          const QParams& out_qp, bool relu, int64_t conv_channels = 0);
-  // From saved tensors (load_int_model validates them first); the weight is packed for the
-  // dispatched kernel and M0, shift derived from the scales here.
-  explicit IntGemm(const IntGemmParams& p, int64_t conv_channels = 0);
+// The stored parameters plus what is derived from them: the weight packed for the dispatched
+// kernel and the fixed-point multipliers M[c] = s_in s_w[c] / s_out ~ M0[c] 2^-(31 + shift[c]).
+class IntGemm {
+ public:
+  // How qweight's columns become the GEMM's k: a Linear's as they are; a conv's stored (c, ky, kx)
+  // columns reordered to the (ky, kx, c) of its channels-last im2col rows (conv_channels = C);
+  // or not packed at all (a conv the direct kernel runs: it reads params.qweight itself).
+  enum class Layout { Linear, Conv, Unpacked };
+  explicit IntGemm(IntGemmParams p, Layout layout = Layout::Linear, int64_t conv_channels = 0);
   IntGemm(const IntGemm&) = delete;
   IntGemm& operator=(const IntGemm&) = delete;
-  // c [m, out] = requantized (a [m, k] x W^T).
+  // c [m, out] = requantized (a [m, k] x W^T); needs a packed layout.
   void run(const uint8_t* a, int64_t m, uint8_t* c) const;
   // The weight's quantization parameters (symmetric, axis 0 when per channel).
   QParams weight_qparams() const;
@@ -95,50 +100,67 @@ struct IntGemm {
   // Under prefix + ".": weight (int8 [out, k] at 8 bits, else uint8 packed codes, quant/math/packing.h),
   // weight_scale, bias, zero_points [in_zp, out_zp, qmin, qmax], scales [s_in, s_out].
   void export_tensors(const std::string& prefix, nn::StateDict& out) const;
+  // "weight_bits=8, granularity=channel, relu=1": the options every GEMM layer's line carries.
+  std::string options() const;
 
- private:
-  // weight (PackedB) from qweight (columns reordered for a conv); multiplier, shift from the scales: M[c] = s_in s_w[c] / s_out.
-  void finish();
+  const IntGemmParams params;
+  PackedB weight;                          // W^T [k, out], int8, in the kernel's layout
+  std::vector<int32_t> multiplier, shift;  // [out]
+  Requantization requant;                  // points into multiplier / shift
 };
 
 class QuantizedLinear : public IntLayer {
  public:
   QuantizedLinear(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
                   const QParams& out_qp, bool relu)
-      : gemm_(weight, bias, w_qp, in_qp, out_qp, relu) {}
-  explicit QuantizedLinear(const IntGemmParams& p) : gemm_(p) {}
+      : gemm_(IntGemmParams::from_float(weight, bias, w_qp, in_qp, out_qp, relu)) {}
+  explicit QuantizedLinear(IntGemmParams p) : gemm_(std::move(p)) {}
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedLinear"; }
   std::string describe() const override;
   void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
     gemm_.export_tensors(prefix, out);
   }
-  const IntGemm& gemm() const { return gemm_; }
+  const IntGemm* gemm() const override { return &gemm_; }
+  std::optional<QParams> output_qparams() const override { return gemm_.output_qparams(); }
 
  private:
   IntGemm gemm_;
 };
 
+// A convolution's geometry: weight [out, in / groups, kernel_h, kernel_w]; stride, padding and
+// dilation the same along both axes (as nn::Conv2d).
+struct IntConvShape {
+  int64_t in = 1, out = 1, kernel_h = 1, kernel_w = 1;
+  int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+  // The reduction depth of one output: in / groups * kernel_h * kernel_w.
+  int64_t depth() const { return in / groups * kernel_h * kernel_w; }
+};
+
 class QuantizedConv2d : public IntLayer {
  public:
-  // weight [O, C, k, k]; stride and padding as in the float conv (dilation 1, groups 1).
+  // weight [O, C / groups, kH, kW]; stride, padding, dilation and groups as in the float conv.
   QuantizedConv2d(const Tensor& weight, const Tensor& bias, const QParams& w_qp, const QParams& in_qp,
-                  const QParams& out_qp, bool relu, int64_t stride, int64_t padding);
-  // From saved tensors: p.qweight is [O, C k k].
-  QuantizedConv2d(const IntGemmParams& p, int64_t in_channels, int64_t kernel, int64_t stride, int64_t padding);
+                  const QParams& out_qp, bool relu, const IntConvShape& shape);
+  // From saved tensors: p.qweight is [O, C / groups * kH * kW].
+  QuantizedConv2d(IntGemmParams p, const IntConvShape& shape);
   Tensor run(const Tensor& q) const override;
   std::string name() const override { return "QuantizedConv2d"; }
   std::string describe() const override;
   void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
     gemm_.export_tensors(prefix, out);
   }
-  const IntGemm& gemm() const { return gemm_; }
-  int64_t in_channels() const { return in_channels_; }
-  int64_t kernel() const { return kernel_; }
+  const IntGemm* gemm() const override { return &gemm_; }
+  std::optional<QParams> output_qparams() const override { return gemm_.output_qparams(); }
+  const IntConvShape& shape() const { return shape_; }
 
  private:
+  // groups 1 and dilation 1: im2col + the packed GEMM; otherwise the direct kernel.
+  bool direct() const { return shape_.groups != 1 || shape_.dilation != 1; }
+  void run_im2col(const Tensor& x, Tensor& out) const;
+  IntConvShape shape_;
   IntGemm gemm_;
-  int64_t out_channels_, in_channels_, kernel_, stride_, padding_;
+  std::vector<int8_t> direct_weight_;  // [kH, kW, C / groups, O] for the direct kernel
 };
 
 class IntMaxPool2d : public IntLayer {
@@ -161,7 +183,7 @@ class IntAvgPool2d : public IntLayer {
   std::string describe() const override;
   // zero_points [in_zp, out_zp, 0, qmax] and scales [s_in, s_out] under prefix + ".".
   void export_tensors(const std::string& prefix, nn::StateDict& out) const override;
-  QParams output_qparams() const;
+  std::optional<QParams> output_qparams() const override;
 
  private:
   Pool2dOptions options_;

@@ -72,13 +72,8 @@ std::string IntResidual::describe() const {
   return cat(name(), "(body=", body_.size(), ", shortcut=", shortcut_.size(), ", relu=", relu_ ? 1 : 0, ")");
 }
 
-QParams IntResidual::output_qparams() const {
-  QParams q;
-  q.scale = {add_.out_scale};
-  q.zero_point = {add_.out_zero_point};
-  q.bits = 1;
-  while ((1 << q.bits) - 1 < add_.qmax) ++q.bits;
-  return q;
+std::optional<QParams> IntResidual::output_qparams() const {
+  return activation_qparams(add_.out_scale, add_.out_zero_point, add_.qmax);
 }
 
 void IntResidual::export_tensors(const std::string& prefix, nn::StateDict& out) const {

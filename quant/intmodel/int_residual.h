@@ -35,8 +35,6 @@
 
 namespace qgrad::quant {
 
-using IntLayers = std::vector<std::unique_ptr<IntLayer>>;
-
 // The add alone: q_o from the two input codes, as described above.
 class IntAdd {
  public:
@@ -81,7 +79,8 @@ class IntResidual : public IntLayer {
   const IntLayers& shortcut() const { return shortcut_; }
   const IntAdd& add() const { return add_; }
   bool relu() const { return relu_; }
-  QParams output_qparams() const;
+  std::optional<QParams> output_qparams() const override;
+  std::vector<const IntLayers*> nested() const override { return {&body_, &shortcut_}; }
 
  private:
   IntLayers body_, shortcut_;

@@ -85,4 +85,19 @@ QParams qparams_from_range(float min, float max, const QScheme& scheme) {
   return qparams_from_range(std::vector<float>{min}, std::vector<float>{max}, scheme);
 }
 
+int bits_of_qmax(int64_t qmax) {
+  for (int b = 2; b <= 8; ++b)
+    if (qmax == (int64_t{1} << b) - 1) return b;
+  return 0;
+}
+
+QParams activation_qparams(float scale, int32_t zero_point, int32_t qmax) {
+  QParams q;
+  q.scale = {scale};
+  q.zero_point = {zero_point};
+  q.bits = bits_of_qmax(qmax);
+  check(q.bits > 0, "activation_qparams", "qmax ", qmax, " is not 2^bits - 1 for bits in 2..8");
+  return q;
+}
+
 }  // namespace qgrad::quant

@@ -85,4 +85,9 @@ QParams qparams_from_range(float min, float max, const QScheme& scheme);
 QParams qparams_from_range(const std::vector<float>& min, const std::vector<float>& max,
                            const QScheme& scheme);
 
+// The bit width b in 2..8 of an unsigned range [0, qmax] with qmax = 2^b - 1; 0 for any other qmax.
+int bits_of_qmax(int64_t qmax);
+// Per-tensor unsigned (activation) QParams with qmax = 2^bits - 1; fails unless bits_of_qmax(qmax) > 0.
+QParams activation_qparams(float scale, int32_t zero_point, int32_t qmax);
+
 }  // namespace qgrad::quant

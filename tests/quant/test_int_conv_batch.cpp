@@ -22,7 +22,8 @@ TEST_CASE("QuantizedConv2d: a ragged batch equals its images run one by one, for
     const QParams w_qp = qparams_from_range(std::vector<float>(c_out, -2.f), std::vector<float>(c_out, 2.f),
                                             {.symmetric = true, .axis = 0});
     const QParams in_qp = qparams_from_range(-1.f, 3.f, {}), out_qp = qparams_from_range(-4.f, 5.f, {});
-    const QuantizedConv2d conv(weight, bias, w_qp, in_qp, out_qp, true, stride, pad);
+    const QuantizedConv2d conv(weight, bias, w_qp, in_qp, out_qp, true,
+                               {.in = c_in, .out = c_out, .kernel_h = k, .kernel_w = k, .stride = stride, .padding = pad});
     std::vector<uint8_t> codes(static_cast<size_t>(n * h * w * c_in));
     for (auto& b : codes) b = static_cast<uint8_t>(gen.below(256));
     const Tensor x = from_vector<uint8_t>(codes, {n, h, w, c_in});

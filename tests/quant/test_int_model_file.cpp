@@ -144,12 +144,10 @@ TEST_CASE("int model file: save -> load runs bit-exactly (LeNet-like, MLP-like, 
         // The weights of every quantized layer: packed when the bits allow, codes preserved.
         const nn::SafeTensors st = nn::load_safetensors(path);
         for (size_t i = 0; i < im->layers.size(); ++i) {
-          const IntGemm* g = nullptr;
-          if (auto* l = dynamic_cast<const QuantizedLinear*>(im->layers[i].get())) g = &l->gemm();
-          if (auto* l = dynamic_cast<const QuantizedConv2d*>(im->layers[i].get())) g = &l->gemm();
+          const IntGemm* g = im->layers[i]->gemm();
           if (!g) continue;
           const Tensor w = st.tensors.at(std::to_string(i) + ".weight");
-          const int64_t numel = g->qweight.numel();
+          const int64_t numel = g->params.qweight.numel();
           const int stored = bits == 3 ? 4 : bits;  // 3-bit codes take 4-bit fields
           CHECK(w.numel() == (bits == 8 ? numel : (numel * stored + 7) / 8));
           CHECK(w.dtype() == (bits == 8 ? DType::Int8 : DType::UInt8));
@@ -218,9 +216,9 @@ TEST_CASE("int model file: damaged and mismatched files are refused with a messa
   fresh();
   rewrite(path, [](nn::SafeTensors& st) {
     auto& l = st.metadata["qgrad.int_layers"];
-    l.replace(l.find("stride=1"), 8, "stride=1, dilation=2");
+    l.replace(l.find("stride=1"), 8, "stride=1, tilt=2");
   });
-  CHECK_THROWS_WITH(load_int_model(path), Contains("unknown option 'dilation'"));
+  CHECK_THROWS_WITH(load_int_model(path), Contains("unknown option 'tilt'"));
 
   fresh();  // claims 4-bit weights but stores int8 codes
   rewrite(path, [](nn::SafeTensors& st) {

@@ -42,9 +42,9 @@ TEST_CASE("report_int_model: bits, granularity, ranges and bytes per layer", "[q
   CHECK(conv.weight_bits == 4);
   CHECK(conv.granularity == "channel");
   CHECK(conv.weight_shape == Shape{3, 18});
-  const auto& g = *int_gemm(*file.model->layers[0]);
-  CHECK(conv.scale_min == *std::min_element(g.weight_scale.begin(), g.weight_scale.end()));
-  CHECK(conv.scale_max == *std::max_element(g.weight_scale.begin(), g.weight_scale.end()));
+  const auto& g = *file.model->layers[0]->gemm();
+  CHECK(conv.scale_min == *std::min_element(g.params.weight_scale.begin(), g.params.weight_scale.end()));
+  CHECK(conv.scale_max == *std::max_element(g.params.weight_scale.begin(), g.params.weight_scale.end()));
   CHECK(conv.scale_min < conv.scale_max);  // random channels differ
   CHECK(conv.zero_point_min == 0);
   CHECK(conv.weight_clip_hi == Approx(7 * conv.scale_max));

@@ -1,0 +1,60 @@
+// Linear, the registry entry (quant/layers/registry.h).
+//   float       Linear [+ ReLU]
+//   fake-quant  [FakeQuantize] QatLinear [ReLU] FakeQuantize
+//   integer     QuantizedLinear (the ReLU fused into the clamp)
+//   file line   QuantizedLinear(in=, out=, weight_bits=, granularity=, relu=)
+// A Linear the config keeps in float is copied as it is.
+// Tests: tests/quant/test_convert.cpp, tests/quant/test_int_model_file.cpp.
+#include "nn/activations.h"
+#include "nn/linear.h"
+#include "quant/fakequant/qat_modules.h"
+#include "quant/layers/registry.h"
+
+namespace qgrad::quant {
+
+namespace {
+
+size_t prepare(PrepareStep& s) {
+  const auto* lin = s.at<nn::Linear>(s.i);
+  if (!lin) return 0;
+  const LayerQConfig& c = s.config.for_module(s.name(s.i));
+  if (!c.quantize) {
+    auto copy = std::make_shared<nn::Linear>(lin->options());
+    copy->load_state_dict(lin->state_dict());
+    s.out.add(copy);
+    s.float_input = true;
+    return 1;
+  }
+  const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
+  s.quantize_input(c);
+  s.out.add(std::make_shared<QatLinear>(*lin, c.weight));
+  if (relu) s.out.add(nn::ReLU());
+  s.quantize_output(c);
+  return relu ? 2 : 1;
+}
+
+size_t convert(ConvertStep& s) {
+  auto* lin = s.at<QatLinear>(s.i);
+  if (!lin) return 0;
+  const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
+  const size_t fq_at = s.i + 1 + (relu ? 1 : 0);
+  const QParams out = s.output_qparams(fq_at, lin->type_name());
+  const auto [w, b] = lin->effective_weight_bias();
+  s.layers.push_back(std::make_unique<QuantizedLinear>(w, b, lin->weight_qparams(), s.current, out, relu));
+  s.current = out;
+  return fq_at + 1 - s.i;
+}
+
+std::unique_ptr<IntLayer> load(IntLayerSource& src) {
+  const int64_t in = src.line.integer("in", 1, kMaxQGemmDepth), out = src.line.integer("out", 1, int64_t{1} << 24);
+  return std::make_unique<QuantizedLinear>(src.gemm_params(out, in));
+}
+
+}  // namespace
+
+QuantizedLayerType linear_layer_type() {
+  return {.float_pattern = "Linear [+ReLU]", .prepare = prepare, .convert = convert,
+          .int_kinds = {"QuantizedLinear"}, .load = load};
+}
+
+}  // namespace qgrad::quant

@@ -1,0 +1,40 @@
+#include "quant/layers/registry.h"
+
+#include "core/error.h"
+#include "quant/fakequant/prepare.h"
+#include "quant/intmodel/convert.h"
+
+namespace qgrad::quant {
+
+// Adding a layer: its file in this folder, its function in registry.h, one line here.
+// (An explicit list rather than self-registering static objects: a static library drops
+// object files nothing references, and with them their registrations.)
+const std::vector<QuantizedLayerType>& quantized_layer_types() {
+  static const std::vector<QuantizedLayerType> types = {
+      residual_layer_type(), conv2d_layer_type(), linear_layer_type(),
+      pooling_layer_type(),  flatten_layer_type(), relu_layer_type(),
+  };
+  return types;
+}
+
+std::shared_ptr<FakeQuantize> PrepareStep::activation_fq(const LayerQConfig& c) {
+  return std::make_shared<FakeQuantize>(FakeQuantizeOptions{.scheme = c.activation, .observer = c.observer});
+}
+
+void PrepareStep::quantize_input(const LayerQConfig& c) {
+  if (float_input) out.add(activation_fq(c));
+}
+
+void PrepareStep::quantize_output(const LayerQConfig& c) {
+  out.add(activation_fq(c));
+  float_input = false;
+  last = &c;
+}
+
+QParams ConvertStep::output_qparams(size_t j, const std::string& what) const {
+  auto* fq = at<FakeQuantize>(j);
+  check(fq != nullptr, "convert", what, " at position ", where, j - 1, " must be followed by a FakeQuantize");
+  return fq->qparams();
+}
+
+}  // namespace qgrad::quant
