@@ -1,6 +1,7 @@
 // Conv2d over NCHW images (the op and its shape formula live in core/ops/conv.h).
-//   x [N, in, H, W], weight [out, in/groups, kernel, kernel], bias [out], y [N, out, Ho, Wo]
-// Initialized like PyTorch (nn/init.h), fan_in = in/groups * kernel^2.
+//   x [N, in, H, W], weight [out, in/groups, kH, kW], bias [out], y [N, out, Ho, Wo]
+//   kH = kernel, kW = kernel_w when set (a non-square kernel, e.g. 1x3), else kernel
+// Initialized like PyTorch (nn/init.h), fan_in = in/groups * kH * kW.
 #pragma once
 #include <string>
 
@@ -12,7 +13,8 @@ namespace qgrad::nn {
 struct Conv2dOptions {
   int64_t in = 0;
   int64_t out = 0;
-  int64_t kernel = 3;  // square kernel
+  int64_t kernel = 3;    // kernel x kernel, or kernel x kernel_w (height x width)
+  int64_t kernel_w = 0;  // 0: the kernel is square
   int64_t stride = 1;
   int64_t padding = 0;
   int64_t dilation = 1;
@@ -28,6 +30,8 @@ class Conv2d : public Module {
   std::string options_str() const override;
 
   const Conv2dOptions& options() const { return options_; }
+  int64_t kernel_h() const { return options_.kernel; }
+  int64_t kernel_w() const { return options_.kernel_w > 0 ? options_.kernel_w : options_.kernel; }
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }  // undefined when options().bias is false
 

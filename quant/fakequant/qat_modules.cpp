@@ -57,8 +57,11 @@ Tensor QatConv2d::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
 }
 
 std::string QatConv2d::options_str() const {
+  const int64_t kw = weight_.size(3);
   return cat("in=", options_.in, ", out=", options_.out, ", kernel=", options_.kernel,
-             ", stride=", options_.stride, ", padding=", options_.padding);
+             kw == options_.kernel ? std::string() : cat("x", kw), ", stride=", options_.stride, ", padding=",
+             options_.padding, options_.dilation != 1 ? cat(", dilation=", options_.dilation) : std::string(),
+             options_.groups != 1 ? cat(", groups=", options_.groups) : std::string());
 }
 
 QatConvBn2d::QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn,

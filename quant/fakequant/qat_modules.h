@@ -2,7 +2,8 @@
 // with quantized weights, y = f(q), while the optimizer updates the float weights they come
 // from, x <- x - alpha dL/dx, the gradient reaching x through the straight-through estimator.
 //   QatLinear   y = x fq(W)^T + b                       W [out, in], fq per output channel
-//   QatConv2d   y = conv2d(x, fq(W)) + b                W [O, C, k, k]
+//   QatConv2d   y = conv2d(x, fq(W)) + b                W [O, C/groups, kH, kW] (any stride,
+//                                                       padding, dilation, groups)
 //   QatConvBn2d Conv2d followed by BatchNorm2d, folded:
 //                 s[o]      = gamma[o] / sqrt(running_var[o] + eps)
 //                 W_fold    = W * s[o]   (each output channel o)
