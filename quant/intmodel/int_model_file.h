@@ -1,7 +1,7 @@
 // The integer model on disk: save_int_model writes an IntModel (quant/intmodel/convert.h) as a
 // safetensors file (nn/safetensors.h), load_int_model rebuilds one that computes the same
 // uint8 outputs bit for bit. docs/quantization.md ("The integer model file") has the layout:
-//   "i.weight"        layer i's int8 codes [out, k] (k = in, or C k k for a conv), row-major;
+//   "i.weight"        layer i's int8 codes [out, k] (k = in, or C/groups kH kW for a conv), row-major;
 //                     for 2- and 4-bit weights uint8 [ceil(out k b / 8)], the same codes packed
 //                     (quant/math/packing.h: two 4-bit or four 2-bit codes per byte, low bits first)
 //   "i.weight_scale"  float32 [out] (per channel) or [1] (per tensor)
@@ -12,7 +12,8 @@
 //   "input.qparams", "output.qparams"   float32 [scale, zero_point]
 // __metadata__: "qgrad.format" = "qgrad-int-model-1"; "qgrad.int_layers", one line per layer
 // with every option ("QuantizedConv2d(in=1, out=6, kernel=5, stride=1, padding=2, weight_bits=8,
-// granularity=channel, relu=1)"; an "IntResidual(body=B, shortcut=S, relu=R)" line is followed by
+// granularity=channel, relu=1)", plus kernel_h/kernel_w for a non-square kernel and dilation,
+// groups when not 1; an "IntResidual(body=B, shortcut=S, relu=R)" line is followed by
 // its B body and S shortcut layers' lines indented two more spaces, their tensors named
 // "i.body.j.*" / "i.shortcut.j.*", the add's own "i.zero_points" int32 [z_a, z_b, z_o, qmin, qmax]
 // and "i.scales" float32 [s_a, s_b, s_o]); "qgrad.input_bits" / "qgrad.output_bits"; "qgrad.crc32",
