@@ -11,9 +11,9 @@ namespace {
 // float_input: whether the tensor entering kids is still float; last: the config of the last
 // quantized layer before them (both updated as the walk goes).
 void prepare_into(nn::Sequential& out, const Children& kids, const std::string& prefix, const QConfig& config,
-                  bool& float_input, const LayerQConfig*& last) {
+                  bool& float_input, const LayerQConfig*& last, std::shared_ptr<FakeQuantize> grid) {
   for (size_t i = 0; i < kids.size();) {
-    PrepareStep step{kids, i, prefix, config, out, float_input, last};
+    PrepareStep step{kids, i, prefix, config, out, float_input, last, grid};
     size_t used = 0;
     for (const QuantizedLayerType& type : quantized_layer_types())
       if ((used = type.prepare(step)) > 0) break;
@@ -26,6 +26,7 @@ void prepare_into(nn::Sequential& out, const Children& kids, const std::string& 
     }
     float_input = step.float_input;
     last = step.last;
+    grid = step.grid;
     i += used;
   }
 }
@@ -34,7 +35,7 @@ std::shared_ptr<nn::Sequential> build(const nn::Sequential& model, const QConfig
   auto out = std::make_shared<nn::Sequential>();
   bool float_input = true;  // is the current tensor a float (not yet fake-quantized) one?
   const LayerQConfig* last = nullptr;
-  prepare_into(*out, model.children(), "", config, float_input, last);
+  prepare_into(*out, model.children(), "", config, float_input, last, nullptr);
   out->train(model.is_training());
   return out;
 }
@@ -47,10 +48,11 @@ std::shared_ptr<nn::Sequential> PrepareStep::branch(const nn::ModulePtr& m, cons
   bool branch_float = false;
   const LayerQConfig* branch_last = &block;
   if (const auto* seq = dynamic_cast<const nn::Sequential*>(m.get())) {
-    prepare_into(*out_seq, seq->children(), name + ".", config, branch_float, branch_last);
+    prepare_into(*out_seq, seq->children(), name + ".", config, branch_float, branch_last, grid);
   } else {  // a single module: it is named `name` itself in the float model
     const size_t dot = name.rfind('.');
-    prepare_into(*out_seq, {{name.substr(dot + 1), m}}, name.substr(0, dot + 1), config, branch_float, branch_last);
+    prepare_into(*out_seq, {{name.substr(dot + 1), m}}, name.substr(0, dot + 1), config, branch_float, branch_last,
+                 grid);
   }
   return out_seq;
 }

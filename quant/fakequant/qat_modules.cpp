@@ -1,5 +1,7 @@
 #include "quant/fakequant/qat_modules.h"
 
+#include <cmath>
+
 #include "core/autograd.h"
 #include "core/error.h"
 #include "core/ops/conv.h"
@@ -18,9 +20,26 @@ QatLayer::QatLayer(const QScheme& weight_scheme)
                                  std::make_shared<FakeQuantize>(FakeQuantizeOptions{
                                      .scheme = weight_scheme, .track_current = true}))) {}
 
+namespace {
+// b_q = round(b / (s_in s_w[o])) s_in s_w[o], differentiable as the identity (see the header).
+Tensor fake_quantize_bias(const Tensor& b, float s_in, const QParams& w) {
+  const std::vector<float> v = b.detach().to_vector();
+  std::vector<float> delta(v.size());
+  for (size_t o = 0; o < v.size(); ++o) {
+    const double step = static_cast<double>(s_in) * w.scale[w.per_channel() ? o : 0];
+    delta[o] = static_cast<float>(std::round(static_cast<double>(v[o]) / step) * step - v[o]);
+  }
+  return add(b, from_vector<float>(delta, b.shape()));
+}
+}  // namespace
+
 Tensor QatLayer::forward(const Tensor& x) {
   auto [w, b] = effective_weight_bias();
-  return apply(x, (*weight_fq_)(w), b);
+  const Tensor wq = (*weight_fq_)(w);
+  if (b.defined() && input_fq_ && weight_fq_->fake_quantizing() && input_fq_->fake_quantizing() &&
+      input_fq_->has_qparams())
+    b = fake_quantize_bias(b, input_fq_->qparams().scale[0], weight_fq_->qparams());
+  return apply(x, wq, b);
 }
 
 QParams QatLayer::weight_qparams() {

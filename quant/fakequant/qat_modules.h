@@ -16,7 +16,14 @@
 // time; the price is that BN no longer re-estimates statistics while the weights move, which a
 // short fine-tune from a trained float model does not need.
 // Weights are fake-quantized with the range of the current weights (FakeQuantize with
-// track_current); the bias stays float here and becomes int32 at scale s_in * s_w at convert.
+// track_current). The bias is rounded to the grid the integer model stores it on, int32 at the
+// accumulator's scale s_in * s_w[o] (s_in: the scale of the layer's input, from the FakeQuantize
+// that prepare tells the layer about):
+//   b_q[o] = round(b[o] / (s_in s_w[o])) * s_in s_w[o]        (in double, as convert computes it)
+// with the gradient passed straight through (the rounding moves b by at most half an
+// accumulator step; an int32 never clips). Without it the fake-quant model adds the exact float
+// bias, and each output near a rounding boundary of its FakeQuantize can land one code away
+// from the integer model's, an error that low-bit activations carry through every later layer.
 #pragma once
 #include <memory>
 #include <string>
@@ -41,11 +48,16 @@ class QatLayer : public nn::Module {
   // else the frozen ones.
   QParams weight_qparams();
   FakeQuantize& weight_fake_quant() { return *weight_fq_; }
+  // The FakeQuantize whose grid this layer's input is on (null: the bias stays float).
+  void set_input_quantizer(std::shared_ptr<FakeQuantize> input) { input_fq_ = std::move(input); }
 
  protected:
   explicit QatLayer(const QScheme& weight_scheme);
   virtual Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const = 0;
   std::shared_ptr<FakeQuantize> weight_fq_;
+
+ private:
+  std::shared_ptr<FakeQuantize> input_fq_;
 };
 
 class QatLinear : public QatLayer {

@@ -30,18 +30,20 @@ size_t prepare(PrepareStep& s) {
           "BatchNorm2d, which prepare only handles folded into a quantized conv");
     auto copy = std::make_shared<nn::Conv2d>(conv->options());
     copy->load_state_dict(conv->state_dict());
-    s.out.add(copy);
-    s.float_input = true;
+    s.keep_float(copy);
     return 1;
   }
   const size_t relu_at = s.i + 1 + (bn ? 1 : 0);
   const bool relu = s.at<nn::ReLU>(relu_at) != nullptr;
   s.quantize_input(c);
+  std::shared_ptr<QatConv2d> qat;
   if (bn) {
-    s.out.add(std::make_shared<QatConvBn2d>(*conv, *bn, c.weight));
+    qat = std::make_shared<QatConvBn2d>(*conv, *bn, c.weight);
   } else {
-    s.out.add(std::make_shared<QatConv2d>(*conv, c.weight));
+    qat = std::make_shared<QatConv2d>(*conv, c.weight);
   }
+  qat->set_input_quantizer(s.grid);
+  s.out.add(qat);
   if (relu) s.out.add(nn::ReLU());
   s.quantize_output(c);
   return relu_at + (relu ? 1 : 0) - s.i;

@@ -21,13 +21,14 @@ size_t prepare(PrepareStep& s) {
   if (!c.quantize) {
     auto copy = std::make_shared<nn::Linear>(lin->options());
     copy->load_state_dict(lin->state_dict());
-    s.out.add(copy);
-    s.float_input = true;
+    s.keep_float(copy);
     return 1;
   }
   const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
   s.quantize_input(c);
-  s.out.add(std::make_shared<QatLinear>(*lin, c.weight));
+  auto qat = std::make_shared<QatLinear>(*lin, c.weight);
+  qat->set_input_quantizer(s.grid);
+  s.out.add(qat);
   if (relu) s.out.add(nn::ReLU());
   s.quantize_output(c);
   return relu ? 2 : 1;

@@ -27,7 +27,7 @@ size_t prepare(PrepareStep& s) {
   } else {
     return 0;
   }
-  if (!s.float_input) s.out.add(PrepareStep::activation_fq(*s.last));
+  if (!s.float_input) s.requantize_output(*s.last);
   return 1;
 }
 

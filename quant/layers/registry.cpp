@@ -22,13 +22,26 @@ std::shared_ptr<FakeQuantize> PrepareStep::activation_fq(const LayerQConfig& c) 
 }
 
 void PrepareStep::quantize_input(const LayerQConfig& c) {
-  if (float_input) out.add(activation_fq(c));
+  if (!float_input) return;
+  grid = activation_fq(c);
+  out.add(grid);
 }
 
 void PrepareStep::quantize_output(const LayerQConfig& c) {
-  out.add(activation_fq(c));
+  requantize_output(c);
   float_input = false;
   last = &c;
+}
+
+void PrepareStep::requantize_output(const LayerQConfig& c) {
+  grid = activation_fq(c);
+  out.add(grid);
+}
+
+void PrepareStep::keep_float(const nn::ModulePtr& copy) {
+  out.add(copy);
+  float_input = true;
+  grid = nullptr;
 }
 
 QParams ConvertStep::output_qparams(size_t j, const std::string& what) const {

@@ -36,6 +36,9 @@ struct PrepareStep {
   nn::Sequential& out;        // the fake-quant twin being built
   bool float_input;           // whether the tensor entering kids[i] is still float
   const LayerQConfig* last;   // the config of the last quantized layer before it (null: none)
+  // The FakeQuantize whose grid the tensor entering kids[i] is on (null while it is float): a
+  // QAT layer quantizes its bias at that input scale, as the integer model does.
+  std::shared_ptr<FakeQuantize> grid;
 
   std::string name(size_t j) const { return prefix + kids[j].first; }
   // kids[j] when it is an M (or derives from one), else null; past the end: null.
@@ -49,6 +52,10 @@ struct PrepareStep {
   void quantize_input(const LayerQConfig& c);
   // A quantized layer's output: appends its FakeQuantize; the tensor is on c's grid from here on.
   void quantize_output(const LayerQConfig& c);
+  // An output requantized with the scheme of `c` (average pools): appends its FakeQuantize.
+  void requantize_output(const LayerQConfig& c);
+  // A layer the config keeps in float: appends it; its output is a float tensor.
+  void keep_float(const nn::ModulePtr& copy);
   // A residual branch (a Sequential, or one module named `name`), prepared by the same rules;
   // its input is the block's, already fake-quantized, so no FakeQuantize opens it.
   std::shared_ptr<nn::Sequential> branch(const nn::ModulePtr& m, const std::string& name,

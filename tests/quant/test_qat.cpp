@@ -64,6 +64,16 @@ void require_close(const Tensor& a, const Tensor& b, float tol) {
   for (size_t i = 0; i < x.size(); ++i) REQUIRE(std::fabs(x[i] - y[i]) <= tol);
 }
 
+// The bias as the integer model stores it, back in float: round(b / (s_in s_w[o])) s_in s_w[o].
+Tensor grid_bias(const Tensor& b, const QParams& in, const QParams& w) {
+  std::vector<float> v = b.to_vector();
+  for (size_t o = 0; o < v.size(); ++o) {
+    const double step = static_cast<double>(in.scale[0]) * w.scale[o];
+    v[o] = static_cast<float>(std::round(v[o] / step) * step);
+  }
+  return from_vector<float>(v, b.shape());
+}
+
 }  // namespace
 
 TEST_CASE("glob_match and QConfig rules: first match wins, else the default", "[quant]") {
@@ -223,10 +233,13 @@ TEST_CASE("QAT forward equals a hand-built fake-quant forward", "[quant]") {
   const Tensor y = (*qat)(x);
   const auto* l0 = dynamic_cast<const nn::Linear*>(model[0].get());
   const auto* l2 = dynamic_cast<const nn::Linear*>(model[2].get());
-  const Tensor qx = fake_quantize(x, tensor_asym(x, 4));
-  const Tensor h = relu(linear(qx, fake_quantize(l0->weight(), rowwise_sym(l0->weight(), 4)), l0->bias()));
-  const Tensor qh = fake_quantize(h, tensor_asym(h, 4));
-  const Tensor o = linear(qh, fake_quantize(l2->weight(), rowwise_sym(l2->weight(), 4)), l2->bias());
+  // Each bias on the int32 grid of its layer's accumulator (input scale x weight scale).
+  const QParams x_qp = tensor_asym(x, 4), w0_qp = rowwise_sym(l0->weight(), 4), w2_qp = rowwise_sym(l2->weight(), 4);
+  const Tensor qx = fake_quantize(x, x_qp);
+  const Tensor h = relu(linear(qx, fake_quantize(l0->weight(), w0_qp), grid_bias(l0->bias(), x_qp, w0_qp)));
+  const QParams h_qp = tensor_asym(h, 4);
+  const Tensor qh = fake_quantize(h, h_qp);
+  const Tensor o = linear(qh, fake_quantize(l2->weight(), w2_qp), grid_bias(l2->bias(), h_qp, w2_qp));
   const Tensor expect = fake_quantize(o, tensor_asym(o, 4));
   require_close(y, expect, 1e-5f);
 }
