@@ -10,6 +10,7 @@
 #include "core/autograd.h"
 #include "core/error.h"
 #include "core/ops/reduce.h"
+#include "quant/fakequant/fake_quantize_module.h"
 #include "datasets/data_loader.h"
 #include "examples/common/models.h"
 #include "examples/common/task.h"
@@ -91,6 +92,18 @@ int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::
   for (size_t b = 0; b < loader.num_batches(); ++b) model(loader.batch(b).images);
   model.train(was_training);
   return static_cast<int64_t>(subset.size());
+}
+
+Evaluation evaluate_frozen(nn::Module& model, const data::DataLoader& loader, int64_t num_classes) {
+  std::vector<std::pair<quant::FakeQuantize*, bool>> observing;
+  for (const auto& [name, m] : model.named_modules())
+    if (auto* fq = dynamic_cast<quant::FakeQuantize*>(m.get())) {
+      observing.emplace_back(fq, fq->observing());
+      fq->set_observe(false);
+    }
+  const Evaluation ev = evaluate(model, loader, num_classes);
+  for (auto [fq, on] : observing) fq->set_observe(on);
+  return ev;
 }
 
 Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader) {

@@ -39,6 +39,11 @@ data::Dataset sample_subset(const data::Dataset& set, const quant::Sampling& sam
 int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
                   const quant::Sampling& sampling);
 
+// evaluate() on a fake-quant model with its observers off meanwhile (and back as they were):
+// evaluation must not move the ranges, or they would learn from the test set and the integer
+// model converted afterwards would not compute what was evaluated.
+Evaluation evaluate_frozen(nn::Module& model, const data::DataLoader& loader, int64_t num_classes);
+
 // How closely two models agree on a loader's images (both in eval mode, no graph): the share of
 // images whose argmax prediction is the same, and the largest |logit_a - logit_b|.
 struct Agreement {

@@ -43,7 +43,7 @@ int main(int argc, char** argv) try {
 
   auto model = quant::prepare_qat(*f.model, examples::qconfig_from_flags(flags, *f.model));
   const int64_t used = examples::calibrate(*model, data.train_set, f.dataset, examples::sampling_from_flags(flags));
-  const examples::Evaluation start = examples::evaluate(*model, data.test_loader, classes);
+  const examples::Evaluation start = examples::evaluate_frozen(*model, data.test_loader, classes);
   std::printf("%s QAT, %d thread(s): float %.2f%%, fake-quant after calibrating on %lld images %.2f%%\n",
               f.arch.c_str(), threads, 100.0 * fev.accuracy, static_cast<long long>(used),
               100.0 * start.accuracy);
@@ -67,10 +67,13 @@ int main(int argc, char** argv) try {
         if (auto* fq = dynamic_cast<quant::FakeQuantize*>(m.get())) fq->set_observe(false);
     }
     examples::EpochResult trained = examples::train_epoch(*model, data.train_loader, opt, epoch, epochs, &schedule);
-    qev = examples::evaluate(*model, data.test_loader, classes);
+    qev = examples::evaluate_frozen(*model, data.test_loader, classes);
     log.epoch(epoch + 1, trained.stats, qev, trained.seconds);
   }
   log.finish("", "");
+  // The ranges are final now: the integer model gets them, and the comparison below must see
+  // the fake-quant model that was evaluated, not one whose ranges move with the test images.
+  quant::set_observe(*model, false);
   auto int_model = quant::convert(*model);
   const examples::Evaluation iev = examples::evaluate(*int_model, data.test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*model, *int_model, data.test_loader);

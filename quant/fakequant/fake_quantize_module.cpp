@@ -2,6 +2,7 @@
 
 #include "core/autograd.h"
 #include "core/error.h"
+#include "core/ops/elementwise.h"
 #include "quant/math/quantize.h"
 
 namespace qgrad::quant {
@@ -29,7 +30,17 @@ void FakeQuantize::observe(const Tensor& x) {
 Tensor FakeQuantize::forward(const Tensor& x) {
   if (observe_) observe(x);
   if (!fake_quant_) return x;
-  return fake_quantize(x, qparams());
+  const Tensor y = fake_quantize(x, qparams());
+  const Tensor codes = exact_codes_ ? exact_codes_(qparams()) : Tensor();
+  if (!codes.defined()) return y;
+  check(codes.shape() == y.shape(), "FakeQuantize", "exact codes ", shape_str(codes.shape()), " for a tensor of ",
+        shape_str(y.shape()));
+  Tensor correction;
+  {
+    NoGradGuard no_grad;
+    correction = sub(dequantize(codes, qparams()), y.detach());
+  }
+  return add(y, correction);
 }
 
 const QParams& FakeQuantize::qparams() const {

@@ -8,7 +8,13 @@
 // QAT trains with both on and may freeze the observers later so the ranges stop moving.
 // track_current: the observer forgets everything before each observation, so qp describes the
 // latest tensor only — what weights want (their range is the current weights', not a history).
+// exact codes: the FakeQuantize that closes a QAT layer (quant/fakequant/qat_modules.h) can ask
+// that layer for the integer model's own output codes, given its output qparams; the forward
+// value is then those codes dequantized, while the gradient is fake_quantize's (straight through
+// inside the range), so the fake-quant model predicts the integer model exactly:
+//   x_hat = fq(x) + detach(dequantize(codes(qp), qp) - fq(x))
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +47,10 @@ class FakeQuantize : public nn::Module {
   bool observing() const { return observe_; }
   bool fake_quantizing() const { return fake_quant_; }
   bool has_qparams() const { return observer_->has_observed(); }
+  // The integer codes of this tensor as the integer model computes them (empty Tensor: none
+  // this time), for the output qparams qp; see "exact codes" above.
+  using ExactCodes = std::function<Tensor(const QParams& qp)>;
+  void set_exact_codes(ExactCodes codes) { exact_codes_ = std::move(codes); }
   // The current QParams; fails naming this module when nothing has been observed yet.
   const QParams& qparams() const;
   const FakeQuantizeOptions& options() const { return options_; }
@@ -49,6 +59,7 @@ class FakeQuantize : public nn::Module {
   FakeQuantizeOptions options_;
   std::unique_ptr<Observer> observer_;
   bool observe_ = true, fake_quant_ = true;
+  ExactCodes exact_codes_;
   mutable QParams cached_;
   int64_t version_ = 0;             // counts observations, so cached_ knows when it is stale
   mutable int64_t cached_at_ = -1;  // the version cached_ belongs to

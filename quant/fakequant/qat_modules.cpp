@@ -1,5 +1,6 @@
 #include "quant/fakequant/qat_modules.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/autograd.h"
@@ -7,6 +8,7 @@
 #include "core/ops/conv.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/matmul.h"
+#include "quant/math/quantize.h"
 
 namespace qgrad::quant {
 
@@ -31,15 +33,50 @@ Tensor fake_quantize_bias(const Tensor& b, float s_in, const QParams& w) {
   }
   return add(b, from_vector<float>(delta, b.shape()));
 }
+
+bool symmetric(const QParams& w) {
+  return w.is_signed && std::all_of(w.zero_point.begin(), w.zero_point.end(), [](int32_t z) { return z == 0; });
+}
+bool unsigned_per_tensor(const QParams& a) { return !a.is_signed && !a.per_channel(); }
 }  // namespace
 
 Tensor QatLayer::forward(const Tensor& x) {
   auto [w, b] = effective_weight_bias();
   const Tensor wq = (*weight_fq_)(w);
-  if (b.defined() && input_fq_ && weight_fq_->fake_quantizing() && input_fq_->fake_quantizing() &&
-      input_fq_->has_qparams())
-    b = fake_quantize_bias(b, input_fq_->qparams().scale[0], weight_fq_->qparams());
+  input_codes_ = Tensor();
+  if (input_fq_ && weight_fq_->fake_quantizing() && input_fq_->fake_quantizing() && input_fq_->has_qparams()) {
+    input_qparams_ = input_fq_->qparams();
+    if (b.defined()) b = fake_quantize_bias(b, input_qparams_.scale[0], weight_fq_->qparams());
+    if (symmetric(weight_fq_->qparams()) && unsigned_per_tensor(input_qparams_)) {
+      NoGradGuard no_grad;
+      input_codes_ = quantize(x.detach().contiguous(), input_qparams_);
+    }
+  }
   return apply(x, wq, b);
+}
+
+std::unique_ptr<IntLayer> QatLayer::integer_twin(const QParams& in, const QParams& out, bool relu) {
+  NoGradGuard no_grad;
+  const QParams wq = weight_qparams();
+  const auto [w, b] = effective_weight_bias();
+  return make_integer(w, b, wq, in, out, relu);
+}
+
+Tensor QatLayer::integer_output(const QParams& out, bool relu) {
+  if (!input_codes_.defined() || !unsigned_per_tensor(out)) return Tensor();
+  const Tensor codes = std::move(input_codes_);
+  input_codes_ = Tensor();
+  const auto twin = integer_twin(input_qparams_, out, relu);
+  // The integer layers take 4-D activations channels last (quant/intmodel/int_modules.h).
+  if (codes.dim() != 4) return twin->run(codes);
+  return twin->run(codes.permute({0, 2, 3, 1}).contiguous()).permute({0, 3, 1, 2}).contiguous();
+}
+
+void reproduce_integer_output(const std::shared_ptr<QatLayer>& layer, FakeQuantize& output, bool relu) {
+  output.set_exact_codes([weak = std::weak_ptr<QatLayer>(layer), relu](const QParams& qp) {
+    const auto l = weak.lock();
+    return l ? l->integer_output(qp, relu) : Tensor();
+  });
 }
 
 QParams QatLayer::weight_qparams() {
@@ -60,6 +97,11 @@ Tensor QatLinear::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
   return linear(x, w, b);
 }
 
+std::unique_ptr<IntLayer> QatLinear::make_integer(const Tensor& w, const Tensor& b, const QParams& wq,
+                                                  const QParams& in, const QParams& out, bool relu) const {
+  return std::make_unique<QuantizedLinear>(w, b, wq, in, out, relu);
+}
+
 std::string QatLinear::options_str() const {
   return cat("in=", options_.in, ", out=", options_.out, ", bias=", options_.bias ? "true" : "false");
 }
@@ -73,6 +115,14 @@ QatConv2d::QatConv2d(const nn::Conv2d& f, const QScheme& weight_scheme)
 Tensor QatConv2d::apply(const Tensor& x, const Tensor& w, const Tensor& b) const {
   return conv2d(x, w, b, {.stride = options_.stride, .padding = options_.padding,
                           .dilation = options_.dilation, .groups = options_.groups});
+}
+
+std::unique_ptr<IntLayer> QatConv2d::make_integer(const Tensor& w, const Tensor& b, const QParams& wq,
+                                                  const QParams& in, const QParams& out, bool relu) const {
+  const IntConvShape shape{.in = options_.in, .out = options_.out, .kernel_h = w.size(2), .kernel_w = w.size(3),
+                           .stride = options_.stride, .padding = options_.padding, .dilation = options_.dilation,
+                           .groups = options_.groups};
+  return std::make_unique<QuantizedConv2d>(w, b, wq, in, out, relu, shape);
 }
 
 std::string QatConv2d::options_str() const {

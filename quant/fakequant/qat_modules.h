@@ -24,6 +24,14 @@
 // accumulator step; an int32 never clips). Without it the fake-quant model adds the exact float
 // bias, and each output near a rounding boundary of its FakeQuantize can land one code away
 // from the integer model's, an error that low-bit activations carry through every later layer.
+// Exact forward: the bias alone does not close the gap (the float conv's own rounding and the
+// fixed-point multiplier still move outputs that sit near a rounding boundary), so the
+// FakeQuantize that closes a layer asks it for the integer model's output codes: the layer's
+// integer twin (the very IntLayer convert builds, quant/intmodel/int_modules.h) run on the
+// input's codes. The forward value is then the integer model's; the gradient is still the float
+// computation's, through the straight-through estimator (quant/fakequant/fake_quantize_module.h).
+// It applies when weights are symmetric and activations unsigned per-tensor, as convert needs;
+// otherwise the forward stays the float one.
 #pragma once
 #include <memory>
 #include <string>
@@ -33,6 +41,7 @@
 #include "nn/conv2d.h"
 #include "nn/linear.h"
 #include "quant/fakequant/fake_quantize_module.h"
+#include "quant/intmodel/int_modules.h"
 
 namespace qgrad::quant {
 
@@ -50,14 +59,24 @@ class QatLayer : public nn::Module {
   FakeQuantize& weight_fake_quant() { return *weight_fq_; }
   // The FakeQuantize whose grid this layer's input is on (null: the bias stays float).
   void set_input_quantizer(std::shared_ptr<FakeQuantize> input) { input_fq_ = std::move(input); }
+  // The integer layer this one becomes, with its current (folded, quantized) weights, for these
+  // input and output qparams and a fused ReLU or not.
+  std::unique_ptr<IntLayer> integer_twin(const QParams& in, const QParams& out, bool relu);
+  // The integer twin's uint8 output codes for the input of the last forward (NCHW, or [N, out]),
+  // or an empty Tensor when the exact forward does not apply (see the header comment).
+  Tensor integer_output(const QParams& out, bool relu);
 
  protected:
   explicit QatLayer(const QScheme& weight_scheme);
   virtual Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const = 0;
+  virtual std::unique_ptr<IntLayer> make_integer(const Tensor& w, const Tensor& b, const QParams& wq,
+                                                 const QParams& in, const QParams& out, bool relu) const = 0;
   std::shared_ptr<FakeQuantize> weight_fq_;
 
  private:
   std::shared_ptr<FakeQuantize> input_fq_;
+  Tensor input_codes_;   // the last forward's input on the input grid (uint8), until used
+  QParams input_qparams_;
 };
 
 class QatLinear : public QatLayer {
@@ -71,6 +90,8 @@ class QatLinear : public QatLayer {
 
  private:
   Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
+  std::unique_ptr<IntLayer> make_integer(const Tensor& w, const Tensor& b, const QParams& wq, const QParams& in,
+                                         const QParams& out, bool relu) const override;
   nn::LinearOptions options_;
   Tensor weight_, bias_;
 };
@@ -85,6 +106,8 @@ class QatConv2d : public QatLayer {
 
  protected:
   Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
+  std::unique_ptr<IntLayer> make_integer(const Tensor& w, const Tensor& b, const QParams& wq, const QParams& in,
+                                         const QParams& out, bool relu) const override;
   nn::Conv2dOptions options_;
   Tensor weight_, bias_;
 };
@@ -101,5 +124,9 @@ class QatConvBn2d : public QatConv2d {
   float eps_;
   Tensor gamma_, beta_, running_mean_, running_var_;
 };
+
+// Makes `output` (the FakeQuantize closing `layer`, after its fused ReLU if relu) forward the
+// integer model's codes (the "exact forward" above). The link holds the layer weakly.
+void reproduce_integer_output(const std::shared_ptr<QatLayer>& layer, FakeQuantize& output, bool relu);
 
 }  // namespace qgrad::quant

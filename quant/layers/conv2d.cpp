@@ -46,6 +46,7 @@ size_t prepare(PrepareStep& s) {
   s.out.add(qat);
   if (relu) s.out.add(nn::ReLU());
   s.quantize_output(c);
+  reproduce_integer_output(qat, *s.grid, relu);
   return relu_at + (relu ? 1 : 0) - s.i;
 }
 
@@ -55,12 +56,7 @@ size_t convert(ConvertStep& s) {
   const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
   const size_t fq_at = s.i + 1 + (relu ? 1 : 0);
   const QParams out = s.output_qparams(fq_at, conv->type_name());
-  const auto [w, b] = conv->effective_weight_bias();
-  const nn::Conv2dOptions& o = conv->options();
-  const IntConvShape shape{.in = o.in, .out = o.out, .kernel_h = w.size(2), .kernel_w = w.size(3),
-                           .stride = o.stride, .padding = o.padding, .dilation = o.dilation, .groups = o.groups};
-  s.layers.push_back(
-      std::make_unique<QuantizedConv2d>(w, b, conv->weight_qparams(), s.current, out, relu, shape));
+  s.layers.push_back(conv->integer_twin(s.current, out, relu));
   s.current = out;
   return fq_at + 1 - s.i;
 }

@@ -31,6 +31,7 @@ size_t prepare(PrepareStep& s) {
   s.out.add(qat);
   if (relu) s.out.add(nn::ReLU());
   s.quantize_output(c);
+  reproduce_integer_output(qat, *s.grid, relu);
   return relu ? 2 : 1;
 }
 
@@ -40,8 +41,7 @@ size_t convert(ConvertStep& s) {
   const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
   const size_t fq_at = s.i + 1 + (relu ? 1 : 0);
   const QParams out = s.output_qparams(fq_at, lin->type_name());
-  const auto [w, b] = lin->effective_weight_bias();
-  s.layers.push_back(std::make_unique<QuantizedLinear>(w, b, lin->weight_qparams(), s.current, out, relu));
+  s.layers.push_back(lin->integer_twin(s.current, out, relu));
   s.current = out;
   return fq_at + 1 - s.i;
 }
