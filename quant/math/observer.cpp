@@ -59,7 +59,7 @@ QParams RangeObserver::qparams() const {
   return qparams_from_range(min_[0], max_[0], scheme_);
 }
 
-void RangeObserver::batch_range(const Tensor& x, std::vector<float>& lo, std::vector<float>& hi) const {
+void RangeObserver::observe(const Tensor& x) {
   Tensor xc = checked_values(x, name_);
   int64_t axis = 0;
   if (scheme_.axis) {
@@ -69,8 +69,8 @@ void RangeObserver::batch_range(const Tensor& x, std::vector<float>& lo, std::ve
           " channels, but earlier tensors had ", min_.size());
   }
   const int64_t channels = scheme_.axis ? x.size(axis) : 1;
-  lo.assign(channels, std::numeric_limits<float>::infinity());
-  hi.assign(channels, -std::numeric_limits<float>::infinity());
+  std::vector<float> lo(channels, std::numeric_limits<float>::infinity());
+  std::vector<float> hi(channels, -std::numeric_limits<float>::infinity());
   const float* p = xc.data<float>();
   for (const auto& r : detail::channel_runs(x.shape(), scheme_.axis.has_value(), axis)) {
     for (int64_t i = r.start; i < r.start + r.count; ++i) {
@@ -79,23 +79,22 @@ void RangeObserver::batch_range(const Tensor& x, std::vector<float>& lo, std::ve
       hi[r.channel] = std::max(hi[r.channel], p[i]);
     }
   }
+  if (!has_observed()) {
+    min_ = std::move(lo);
+    max_ = std::move(hi);
+  } else {
+    for (size_t c = 0; c < lo.size(); ++c) {
+      min_[c] = update(min_[c], lo[c], true);
+      max_[c] = update(max_[c], hi[c], false);
+    }
+  }
+  ++observations_;
 }
 
 MinMaxObserver::MinMaxObserver(QScheme scheme) : RangeObserver(scheme, "MinMaxObserver") {}
 
-void MinMaxObserver::observe(const Tensor& x) {
-  std::vector<float> lo, hi;
-  batch_range(x, lo, hi);
-  if (!has_observed()) {
-    min_ = lo;
-    max_ = hi;
-  } else {
-    for (size_t c = 0; c < lo.size(); ++c) {
-      min_[c] = std::min(min_[c], lo[c]);
-      max_[c] = std::max(max_[c], hi[c]);
-    }
-  }
-  ++observations_;
+float MinMaxObserver::update(float running, float batch, bool lower) const {
+  return lower ? std::min(running, batch) : std::max(running, batch);
 }
 
 MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(QScheme scheme, float averaging_constant)
@@ -103,19 +102,9 @@ MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(QScheme scheme, float a
   check(c_ > 0.f && c_ <= 1.f, name_.c_str(), "averaging constant must be in (0, 1], got ", c_);
 }
 
-void MovingAverageMinMaxObserver::observe(const Tensor& x) {
-  std::vector<float> lo, hi;
-  batch_range(x, lo, hi);
-  if (!has_observed()) {
-    min_ = lo;
-    max_ = hi;
-  } else {
-    for (size_t c = 0; c < lo.size(); ++c) {
-      min_[c] = (1.f - c_) * min_[c] + c_ * lo[c];
-      max_[c] = (1.f - c_) * max_[c] + c_ * hi[c];
-    }
-  }
-  ++observations_;
+// The same rule for both bounds: an exponential moving average.
+float MovingAverageMinMaxObserver::update(float running, float batch, bool) const {
+  return (1.f - c_) * running + c_ * batch;
 }
 
 // --- SampleObserver -------------------------------------------------------------------------
