@@ -6,6 +6,7 @@
 
 #include "core/ops/op_support.h"
 #include "quant/math/channel_runs.h"
+#include "quant/math/metrics.h"
 #include "quant/math/quantize.h"
 
 namespace qgrad::quant {
@@ -25,18 +26,6 @@ Tensor checked_values(const Tensor& x, const std::string& name) {
 void require_finite(float v, const std::string& name, const Tensor& x) {
   if (!std::isfinite(v))
     fail(name.c_str(), "observed a non-finite value (", v, ") in a tensor of shape ", shape_str(x.shape()));
-}
-
-// Quantize-dequantize MSE of values under qp, in double.
-double fake_quant_mse(const std::vector<float>& values, const QParams& qp) {
-  const float s = qp.scale[0];
-  const int32_t zp = qp.zero_point[0];
-  double acc = 0;
-  for (float v : values) {
-    const double d = double(dequantize_value(clamp_q(quantize_unclamped(v, s, zp), qp.qmin(), qp.qmax()), s, zp)) - v;
-    acc += d * d;
-  }
-  return acc / static_cast<double>(values.size());
 }
 
 }  // namespace
@@ -164,15 +153,16 @@ QParams MseObserver::qparams() const {
   require_observed();
   const auto [mn, mx] = std::minmax_element(values_.begin(), values_.end());
   const float amax = std::max(std::abs(*mn), std::abs(*mx));
+  const Tensor x = from_vector(values_, {static_cast<int64_t>(values_.size())});
   QParams best;
   double best_mse = std::numeric_limits<double>::infinity();
   for (int i = steps_; i >= 1; --i) {
     const float f = static_cast<float>(i) / static_cast<float>(steps_);
     QParams qp = scheme_.symmetric ? qparams_from_range(-amax * f, amax * f, scheme_)
                                    : qparams_from_range(*mn * f, *mx * f, scheme_);
-    const double mse = fake_quant_mse(values_, qp);
-    if (mse < best_mse) {
-      best_mse = mse;
+    const double err = mse(x, fake_quantize(x, qp));
+    if (err < best_mse) {
+      best_mse = err;
       best = qp;
     }
   }
