@@ -26,7 +26,7 @@ TEST_CASE("model zoo: mobilenet runs forward and backward, depthwise convs have 
     CHECK(norm2 > 0);
   }
 
-  // Stem 3 -> 32, then per block a depthwise 3x3 (groups == in == out) and a pointwise 1x1.
+  // Stem 3 -> 16, then per block a depthwise 3x3 (groups == in == out) and a pointwise 1x1.
   int depthwise = 0, pointwise = 0;
   for (const auto& [name, m] : model->children()) {
     auto* conv = dynamic_cast<nn::Conv2d*>(m.get());
