@@ -1,10 +1,12 @@
-// cifar_cnn: trains a small VGG-style CNN with BatchNorm on CIFAR-10, with random-crop and
+// cifar_cnn: trains a small CNN with BatchNorm on CIFAR-10 (--arch: the VGG-style cifar_cnn or
+// the depthwise-separable mobilenet, examples/common/models.h), with random-crop and
 // horizontal-flip augmentation, SGD + Nesterov momentum + weight decay, and a linear warm-up
 // followed by a cosine learning-rate decay. The training loop is examples/common/train.cpp.
 //   build/examples/cifar_cnn --epochs 30 --save cifar.safetensors --metrics-json cifar.json
 #include <cstdio>
 #include <exception>
 
+#include "core/error.h"
 #include "examples/common/cli.h"
 #include "examples/common/models.h"
 #include "examples/common/task.h"
@@ -14,13 +16,16 @@
 using namespace qgrad;
 
 int main(int argc, char** argv) try {
-  const std::string arch = "cifar_cnn";
   examples::Flags flags = examples::training_flags("data/cifar10", 30, 128, 0.05);
-  flags.add("momentum", "0.9", "SGD (Nesterov) momentum")
+  flags.add("arch", "cifar_cnn", "model: cifar_cnn (VGG-style) or mobilenet (depthwise-separable)")
+      .add("momentum", "0.9", "SGD (Nesterov) momentum")
       .add("weight-decay", "5e-4", "L2 penalty on the weights")
       .add("warmup", "2", "epochs of linear learning-rate warm-up before the cosine decay")
       .add("resume", "", "continue from this checkpoint");
   flags.parse(argc, argv);
+  const std::string arch = flags.str("arch");
+  check(arch == "cifar_cnn" || arch == "mobilenet", "cifar_cnn", "--arch must be cifar_cnn or mobilenet, got '",
+        arch, "'");
   const int threads = examples::apply_threads(flags.integer("threads"));
   const auto seed = static_cast<uint64_t>(flags.integer("seed"));
   const int64_t epochs = flags.integer("epochs"), warmup = flags.integer("warmup");

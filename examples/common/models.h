@@ -5,6 +5,10 @@
 //                     -> fc 400-120-84-10 (ReLU), i.e. LeNet-5 with ReLU and max-pooling
 //   cifar_cnn  CIFAR-10, VGG-style: 3 stages of [conv3x3-BN-ReLU] x 2 + maxpool
 //                     (32, 64, 128 channels), global average pool, fc 128-10
+//   mobilenet  CIFAR-10, MobileNet-style: stem conv3x3 3->16-BN-ReLU, then 5 depthwise-separable
+//                     blocks [depthwise conv3x3 (groups = channels)-BN-ReLU, pointwise conv1x1-BN-ReLU]
+//                     16->32, 32->64 /2, 64->64, 64->128 /2, 128->128 (/2: stride 2 in the
+//                     depthwise conv), global average pool, fc 128-10
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -1,5 +1,7 @@
 #include "quant/fakequant/qconfig.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -29,21 +31,8 @@ std::string to_string(ObserverKind kind) {
 }
 
 bool glob_match(const std::string& pattern, const std::string& name) {
-  // Iterative wildcard matching: on a mismatch, let the last '*' swallow one more character.
-  size_t p = 0, n = 0, star = std::string::npos, mark = 0;
-  while (n < name.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
-      ++p, ++n;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++, mark = n;
-    } else if (star != std::string::npos) {
-      p = star + 1, n = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  // Flags 0: no FNM_PATHNAME or FNM_PERIOD, so '*' and '?' match '.' like any other character.
+  return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
 
 const LayerQConfig& QConfig::for_module(const std::string& name) const {

@@ -1,8 +1,12 @@
 // Choosing and sampling (the article's §3.1), as explicit configuration.
 //
 // * Which layers are quantized and how: a QConfig maps a module's dotted name in the float model
-//   ("0", "3", "features.2") to a LayerQConfig through glob patterns ('*' any run of characters,
-//   '?' one character); the first matching rule wins, else the default applies. A LayerQConfig
+//   ("0", "3", "features.2") to a LayerQConfig through glob patterns, matched by POSIX
+//   fnmatch(3) without flags: '*' any run of characters, '?' one character, "[0-3]" one of a set,
+//   a backslash escapes. '*' crosses '.' (no FNM_PATHNAME), as the hand-written matcher before it
+//   did, so "features.*" also takes nested names like "features.1.0" — a rule names a subtree.
+//   Module names hold no '[' or backslash, so only patterns using those read differently from
+//   before. The first matching rule wins, else the default applies. A LayerQConfig
 //   gives the weight scheme (bits, symmetric, per-channel axis) and the scheme and observer of the
 //   activation at the layer's output.
 // * default_qconfig(model, options): every Conv2d/Linear at options' bit widths, except that when
@@ -46,7 +50,7 @@ struct QConfig {
   const LayerQConfig& for_module(const std::string& name) const;
 };
 
-// Whether name matches pattern ('*' = any run of characters, '?' = one character).
+// Whether name matches pattern: fnmatch(pattern, name, 0) == 0 (see above; '*' crosses '.').
 bool glob_match(const std::string& pattern, const std::string& name);
 
 struct DefaultQConfigOptions {

@@ -6,6 +6,7 @@
 
 #include "core/ops/op_support.h"
 #include "quant/math/channel_runs.h"
+#include "quant/math/metrics.h"
 #include "quant/math/quantize.h"
 
 namespace qgrad::quant {
@@ -25,18 +26,6 @@ Tensor checked_values(const Tensor& x, const std::string& name) {
 void require_finite(float v, const std::string& name, const Tensor& x) {
   if (!std::isfinite(v))
     fail(name.c_str(), "observed a non-finite value (", v, ") in a tensor of shape ", shape_str(x.shape()));
-}
-
-// Quantize-dequantize MSE of values under qp, in double.
-double fake_quant_mse(const std::vector<float>& values, const QParams& qp) {
-  const float s = qp.scale[0];
-  const int32_t zp = qp.zero_point[0];
-  double acc = 0;
-  for (float v : values) {
-    const double d = double(dequantize_value(clamp_q(quantize_unclamped(v, s, zp), qp.qmin(), qp.qmax()), s, zp)) - v;
-    acc += d * d;
-  }
-  return acc / static_cast<double>(values.size());
 }
 
 }  // namespace
@@ -59,7 +48,7 @@ QParams RangeObserver::qparams() const {
   return qparams_from_range(min_[0], max_[0], scheme_);
 }
 
-void RangeObserver::batch_range(const Tensor& x, std::vector<float>& lo, std::vector<float>& hi) const {
+void RangeObserver::observe(const Tensor& x) {
   Tensor xc = checked_values(x, name_);
   int64_t axis = 0;
   if (scheme_.axis) {
@@ -69,8 +58,8 @@ void RangeObserver::batch_range(const Tensor& x, std::vector<float>& lo, std::ve
           " channels, but earlier tensors had ", min_.size());
   }
   const int64_t channels = scheme_.axis ? x.size(axis) : 1;
-  lo.assign(channels, std::numeric_limits<float>::infinity());
-  hi.assign(channels, -std::numeric_limits<float>::infinity());
+  std::vector<float> lo(channels, std::numeric_limits<float>::infinity());
+  std::vector<float> hi(channels, -std::numeric_limits<float>::infinity());
   const float* p = xc.data<float>();
   for (const auto& r : detail::channel_runs(x.shape(), scheme_.axis.has_value(), axis)) {
     for (int64_t i = r.start; i < r.start + r.count; ++i) {
@@ -79,23 +68,22 @@ void RangeObserver::batch_range(const Tensor& x, std::vector<float>& lo, std::ve
       hi[r.channel] = std::max(hi[r.channel], p[i]);
     }
   }
+  if (!has_observed()) {
+    min_ = std::move(lo);
+    max_ = std::move(hi);
+  } else {
+    for (size_t c = 0; c < lo.size(); ++c) {
+      min_[c] = update(min_[c], lo[c], true);
+      max_[c] = update(max_[c], hi[c], false);
+    }
+  }
+  ++observations_;
 }
 
 MinMaxObserver::MinMaxObserver(QScheme scheme) : RangeObserver(scheme, "MinMaxObserver") {}
 
-void MinMaxObserver::observe(const Tensor& x) {
-  std::vector<float> lo, hi;
-  batch_range(x, lo, hi);
-  if (!has_observed()) {
-    min_ = lo;
-    max_ = hi;
-  } else {
-    for (size_t c = 0; c < lo.size(); ++c) {
-      min_[c] = std::min(min_[c], lo[c]);
-      max_[c] = std::max(max_[c], hi[c]);
-    }
-  }
-  ++observations_;
+float MinMaxObserver::update(float running, float batch, bool lower) const {
+  return lower ? std::min(running, batch) : std::max(running, batch);
 }
 
 MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(QScheme scheme, float averaging_constant)
@@ -103,19 +91,9 @@ MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(QScheme scheme, float a
   check(c_ > 0.f && c_ <= 1.f, name_.c_str(), "averaging constant must be in (0, 1], got ", c_);
 }
 
-void MovingAverageMinMaxObserver::observe(const Tensor& x) {
-  std::vector<float> lo, hi;
-  batch_range(x, lo, hi);
-  if (!has_observed()) {
-    min_ = lo;
-    max_ = hi;
-  } else {
-    for (size_t c = 0; c < lo.size(); ++c) {
-      min_[c] = (1.f - c_) * min_[c] + c_ * lo[c];
-      max_[c] = (1.f - c_) * max_[c] + c_ * hi[c];
-    }
-  }
-  ++observations_;
+// The same rule for both bounds: an exponential moving average.
+float MovingAverageMinMaxObserver::update(float running, float batch, bool) const {
+  return (1.f - c_) * running + c_ * batch;
 }
 
 // --- SampleObserver -------------------------------------------------------------------------
@@ -175,15 +153,16 @@ QParams MseObserver::qparams() const {
   require_observed();
   const auto [mn, mx] = std::minmax_element(values_.begin(), values_.end());
   const float amax = std::max(std::abs(*mn), std::abs(*mx));
+  const Tensor x = from_vector(values_, {static_cast<int64_t>(values_.size())});
   QParams best;
   double best_mse = std::numeric_limits<double>::infinity();
   for (int i = steps_; i >= 1; --i) {
     const float f = static_cast<float>(i) / static_cast<float>(steps_);
     QParams qp = scheme_.symmetric ? qparams_from_range(-amax * f, amax * f, scheme_)
                                    : qparams_from_range(*mn * f, *mx * f, scheme_);
-    const double mse = fake_quant_mse(values_, qp);
-    if (mse < best_mse) {
-      best_mse = mse;
+    const double err = mse(x, fake_quantize(x, qp));
+    if (err < best_mse) {
+      best_mse = err;
       best = qp;
     }
   }

@@ -54,35 +54,40 @@ class Observer {
   int64_t observations_ = 0;
 };
 
-// Observers that track a [min, max] per channel (one channel when per-tensor).
+// Observers that track a [min, max] per channel (one channel when per-tensor). observe() checks
+// x, reduces it to this batch's per-channel min and max, and takes them as the range on the first
+// batch; afterwards each subclass's update() folds them into the running range.
 class RangeObserver : public Observer {
  public:
   using Observer::Observer;
-  QParams qparams() const override;
+  void observe(const Tensor& x) final;
+  QParams qparams() const final;
   const std::vector<float>& min() const { return min_; }
   const std::vector<float>& max() const { return max_; }
 
  protected:
-  // This batch's per-channel min and max, after checking x against the scheme and the
-  // channel count seen so far.
-  void batch_range(const Tensor& x, std::vector<float>& lo, std::vector<float>& hi) const;
+  // The running bound given the previous one and this batch's (lower: a min, else a max).
+  virtual float update(float running, float batch, bool lower) const = 0;
 
+ private:
   std::vector<float> min_, max_;
 };
 
 class MinMaxObserver final : public RangeObserver {
  public:
   explicit MinMaxObserver(QScheme scheme = {});
-  void observe(const Tensor& x) override;
+
+ private:
+  float update(float running, float batch, bool lower) const override;
 };
 
 class MovingAverageMinMaxObserver final : public RangeObserver {
  public:
   // averaging_constant c in (0, 1].
   explicit MovingAverageMinMaxObserver(QScheme scheme = {}, float averaging_constant = 0.01f);
-  void observe(const Tensor& x) override;
 
  private:
+  float update(float running, float batch, bool lower) const override;
   float c_;
 };
 

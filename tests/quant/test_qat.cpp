@@ -85,6 +85,9 @@ TEST_CASE("glob_match and QConfig rules: first match wins, else the default", "[
   CHECK(glob_match("?.weight", "7.weight"));
   CHECK(glob_match("a*b*c", "aXXbYYc"));
   CHECK_FALSE(glob_match("a*b*c", "aXXbYY"));
+  CHECK(glob_match("features.*", "features.1.0"));  // '*' crosses '.': a rule names a subtree
+  CHECK(glob_match("[0-3]", "2"));
+  CHECK_FALSE(glob_match("[0-3]", "5"));
   QConfig c;
   c.default_config.weight.bits = 6;
   LayerQConfig four;
