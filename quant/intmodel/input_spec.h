@@ -8,7 +8,7 @@
 // N = batch, C = channels, H = height, W = width; layout NCHW (planar, channel-major), the
 // float model's. mean and std are in [0, 1] pixel units (after the division by 255). The float32
 // operation order (what a second implementation must repeat to get the same codes) is in
-// docs/quantization.md ("Running the file on raw pixels").
+// docs/quantization.md (§11, "Running the file on raw pixels").
 #pragma once
 #include <optional>
 #include <string>
