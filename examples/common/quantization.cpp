@@ -129,6 +129,11 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
   return r;
 }
 
+quant::InputSpec input_spec(const std::string& dataset, const data::Dataset& set) {
+  const data::DataLoaderOptions o = loader_options(dataset, 1);
+  return {.shape = set.shape(), .mean = o.mean, .std = o.std};
+}
+
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch) {
   if (!flags.given("save")) return 0;
   nn::Metadata meta{{"arch", arch}, {"float_model", flags.str("model")}};

@@ -53,6 +53,10 @@ struct Agreement {
 };
 Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader);
 
+// The preprocessing a model calibrated or trained on `set` expects: its image shape and
+// loader_options(dataset)'s mean/std, i.e. what the data loader fed it.
+quant::InputSpec input_spec(const std::string& dataset, const data::Dataset& set);
+
 // Writes the integer model to --save (when given) with the arch, the float checkpoint it came
 // from ("float_model", the --model path) and the quantization flags in its metadata; returns the file's size in bytes (0 when not saved).
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch);

@@ -1,9 +1,11 @@
 // evaluate: loads a checkpoint written by a training program (rebuilding its model from the
 // architecture recorded in the file) or an integer model written by ptq/qat --save, and reports test accuracy, per-class accuracy and the
-// confusion matrix (rows: true class, columns: predicted class).
+// confusion matrix (rows: true class, columns: predicted class). An integer model whose file
+// records its input preprocessing (quant/intmodel/input_spec.h) is fed the images that way.
 //   build/examples/evaluate --model lenet5.safetensors [--data data/mnist]
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 #include "examples/common/cli.h"
 #include "examples/common/models.h"
@@ -33,8 +35,11 @@ int main(int argc, char** argv) try {
   const std::string arch = arch_it->second, dataset = examples::dataset_of(arch);
   std::shared_ptr<nn::Module> model;
   std::string what;
+  std::optional<quant::InputSpec> spec;  // the file's preprocessing, when it records one
   if (quant::is_int_model(file.metadata)) {
-    model = quant::read_int_model(file, path).model;
+    auto int_model = quant::read_int_model(file, path).model;
+    spec = int_model->input_spec;
+    model = int_model;
     what = "integer model";
   } else {
     const nn::Checkpoint ckpt = nn::read_checkpoint(path);
@@ -46,7 +51,15 @@ int main(int argc, char** argv) try {
 
   const std::string dir = examples::data_dir(flags, dataset);
   data::Dataset test_set = examples::load_dataset(dataset, dir, data::Split::Test);
-  data::DataLoader loader(test_set, examples::loader_options(dataset, flags.integer("batch-size")));
+  data::DataLoaderOptions options = examples::loader_options(dataset, flags.integer("batch-size"));
+  if (spec) {
+    check(spec->shape == test_set.shape(), "evaluate", path, " expects ", data::shape_str(spec->shape),
+          " images, but the ", dataset, " test images in ", dir, " are ", data::shape_str(test_set.shape()));
+    options.mean = spec->mean;
+    options.std = spec->std;
+    std::printf("input preprocessing from the file: %s\n", quant::describe(*spec).c_str());
+  }
+  data::DataLoader loader(test_set, options);
   examples::Evaluation ev = examples::evaluate(*model, loader, static_cast<int64_t>(test_set.classes().size()));
 
   std::printf("%s (%s, %s) on %zu %s test images: accuracy %.2f%%, loss %.4f\n", path.c_str(), arch.c_str(),

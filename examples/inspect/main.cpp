@@ -125,6 +125,8 @@ int main(int argc, char** argv) try {
   std::printf("%s: %s integer model, %zu layers, %lld bytes (%lld in tensors)\n", path.c_str(),
               arch.empty() ? "an" : arch.c_str(), rows.size(), static_cast<long long>(examples::file_bytes(path)),
               static_cast<long long>(total));
+  std::printf("input: %s\n", im.model->input_spec ? quant::describe(*im.model->input_spec).c_str()
+                                                    : "no preprocessing recorded (a file from before qgrad.input_*)");
   std::printf("qgemm kernel: %s\n", quant::qgemm_kernel().name);
   std::printf("float weights: %s\n", float_path.empty() ? "(none; --float adds SQNR and clipped share)" : float_path.c_str());
   std::printf("%3s  %-16s %-9s %4s  %-7s  %-19s  %-5s %7s  %7s  %7s\n", "#", "layer", "weight", "bits", "gran",

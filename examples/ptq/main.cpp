@@ -39,6 +39,7 @@ int main(int argc, char** argv) try {
   const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
   const examples::Evaluation qev = examples::evaluate(*qmodel, test_loader, classes);
   auto int_model = quant::convert(*qmodel);
+  int_model->input_spec = examples::input_spec(f.dataset, train_set);
   const examples::Evaluation iev = examples::evaluate(*int_model, test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*qmodel, *int_model, test_loader);
   std::printf("%s, %d thread(s): calibrated on %lld %s images (%s sampling)\n", f.arch.c_str(), threads,

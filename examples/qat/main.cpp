@@ -75,6 +75,7 @@ int main(int argc, char** argv) try {
   // the fake-quant model that was evaluated, not one whose ranges move with the test images.
   quant::set_observe(*model, false);
   auto int_model = quant::convert(*model);
+  int_model->input_spec = examples::input_spec(f.dataset, data.train_set);
   const examples::Evaluation iev = examples::evaluate(*int_model, data.test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*model, *int_model, data.test_loader);
   std::printf("integer model accuracy %.2f%%; integer vs fake-quant: same prediction on %.2f%% of %lld images, "

@@ -21,6 +21,25 @@ Tensor IntModel::forward_int(const Tensor& q) const {
   return h.dim() == 4 ? h.permute({0, 3, 1, 2}).contiguous() : h;
 }
 
+PixelPrediction IntModel::predict_pixels(const Tensor& pixels) const {
+  check(input_spec.has_value(), "IntModel::predict_pixels", "the model has no input spec (its preprocessing); "
+        "models written by ptq/qat carry one, load them with load_int_model");
+  PixelPrediction out{forward_int(quantize(normalize_pixels(*input_spec, pixels), input_qparams)), {}};
+  check(out.codes.dim() == 2, "IntModel::predict_pixels", "expects [N, classes] outputs, got ",
+        shape_str(out.codes.shape()));
+  const int64_t k = out.codes.size(1);
+  const uint8_t* c = out.codes.data<uint8_t>();
+  for (int64_t n = 0; n < out.codes.size(0); ++n) {
+    // Strictly greater replaces: the first of equal codes wins, as argmax() on the dequantized
+    // logits decides (dequantization is increasing, so it keeps the order and the ties).
+    int64_t best = 0;
+    for (int64_t j = 1; j < k; ++j)
+      if (c[n * k + j] > c[n * k + best]) best = j;
+    out.labels.push_back(static_cast<int32_t>(best));
+  }
+  return out;
+}
+
 std::string IntModel::options_str() const {
   std::string s;
   for (const auto& l : layers) s += (s.empty() ? "" : ", ") + l->name();

@@ -12,27 +12,42 @@
 // IntModel::forward(x float) quantizes x, runs the integer layers, and dequantizes the last
 // uint8 output into float logits (the same values the fake-quant model's last FakeQuantize
 // produces, up to the rounding differences documented in int_modules.h).
+// IntModel::predict_pixels runs raw uint8 images with only what the model carries (its
+// input_spec, quant/intmodel/input_spec.h): the deployment path, which a file alone allows.
 // Every Conv2d/Linear must be quantized with symmetric weights; the model must start with its
 // input FakeQuantize (after any leading Flatten). Anything else fails naming the module.
 #pragma once
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nn/module.h"
 #include "nn/sequential.h"
+#include "quant/intmodel/input_spec.h"
 #include "quant/intmodel/int_modules.h"
 
 namespace qgrad::quant {
+
+// What IntModel::predict_pixels returns.
+struct PixelPrediction {
+  Tensor codes;                 // uint8 [N, K]: the output codes (logits = dequantize(codes, output_qparams))
+  std::vector<int32_t> labels;  // [N]: per row, the index of the largest code; on a tie, the lowest
+};
 
 class IntModel : public nn::Module {
  public:
   Tensor forward(const Tensor& x) override;       // float32 -> float32 (dequantized output)
   Tensor forward_int(const Tensor& q) const;      // uint8 -> uint8 (4-D: NCHW, as the float model)
+  // Raw images uint8 [N, C, H, W] -> predictions, through input_spec (required here).
+  PixelPrediction predict_pixels(const Tensor& pixels) const;
   std::string type_name() const override { return "IntModel"; }
   std::string options_str() const override;
 
   QParams input_qparams, output_qparams;
+  // The preprocessing the input expects; none for a model built without a data set (tests).
+  std::optional<InputSpec> input_spec;
   std::vector<std::unique_ptr<IntLayer>> layers;
 };
 

@@ -122,6 +122,7 @@ void save_int_model(const std::string& path, const IntModel& model, const nn::Me
   meta["qgrad.input_bits"] = std::to_string(model.input_qparams.bits);
   meta["qgrad.output_bits"] = std::to_string(model.output_qparams.bits);
   meta["qgrad.crc32"] = crcs;
+  if (model.input_spec) write_input_spec(*model.input_spec, meta);
   nn::save_safetensors(path, sd, meta);
 }
 
@@ -153,6 +154,7 @@ IntModelFile read_int_model(const nn::SafeTensors& file, const std::string& path
   check(index > 0, kOp, path, ": metadata 'qgrad.int_layers' lists no layers");
   out.model->input_qparams = io_qparams(table, "input.qparams", meta_bits(file.metadata, "qgrad.input_bits", path));
   out.model->output_qparams = io_qparams(table, "output.qparams", meta_bits(file.metadata, "qgrad.output_bits", path));
+  out.model->input_spec = read_input_spec(file.metadata, path);
   out.io_bytes = 16;
   table.finish();
   out.model->eval();

@@ -18,7 +18,11 @@
 // "i.body.j.*" / "i.shortcut.j.*", the add's own "i.zero_points" int32 [z_a, z_b, z_o, qmin, qmax]
 // and "i.scales" float32 [s_a, s_b, s_o]); "qgrad.input_bits" / "qgrad.output_bits"; "qgrad.crc32",
 // one "name crc" line per tensor (zlib's CRC-32 of its bytes as stored), so a flipped bit in
-// the data is an error on load rather than a silently different model; plus the caller's keys.
+// the data is an error on load rather than a silently different model; when the model has an
+// input spec (quant/intmodel/input_spec.h), "qgrad.input_shape" = "C H W", "qgrad.input_layout" =
+// "NCHW", "qgrad.input_pixel_max" = "255", "qgrad.input_mean" / "qgrad.input_std" = C numbers
+// (shortest text that reads back as the same float32); plus the caller's keys. A file without
+// the input keys (written before they existed) loads with no spec.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -48,7 +52,8 @@ bool is_int_model(const nn::Metadata& metadata);
 // Reads and validates everything: a missing or unexpected tensor, a wrong dtype or shape, an
 // unknown layer kind or option, bits outside 2..8, codes outside the weight range, a bad
 // zero point or scale (or scales whose multiplier s_in s_w / s_out is out of range), a checksum
-// mismatch — each a qgrad::Error naming the file, the tensor or layer, and the problem.
+// mismatch, a partial or malformed input spec — each a qgrad::Error naming the file, the tensor,
+// layer or metadata key, and the problem.
 IntModelFile read_int_model(const std::string& path);
 // The same from an already loaded file (path only names it in messages).
 IntModelFile read_int_model(const nn::SafeTensors& file, const std::string& path);

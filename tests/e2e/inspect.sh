@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: inspect reads what ptq saved. mnist_cnn trains LeNet-5 briefly, ptq saves the
-# 8-bit integer model (its metadata names the float checkpoint), inspect prints one row per layer
+# 8-bit integer model (its metadata names the float checkpoint), inspect prints the input
+# preprocessing the file records and one row per layer
 # with bits, granularity, scale ranges, bytes and — from the float checkpoint it finds on its own —
 # weight SQNR; with --data it histograms activations, and both JSON files must parse and add up.
 #   usage: inspect.sh path/to/mnist_cnn path/to/ptq path/to/inspect
@@ -20,6 +21,8 @@ run_logged inspect "$INSPECT" --model "$WORK/lenet5_int8.safetensors" --data "$M
   --threads 2 --histograms-json "$WORK/hist.json" --metrics-json "$WORK/inspect.json"
 expect "inspect exits 0" test "$rc" -eq 0
 cat "$WORK/inspect.out"
+expect "the header shows the input spec ptq recorded" \
+  grep -qF "input: 1x28x28 NCHW uint8/255, mean 0.1307, std 0.3081" "$WORK/inspect.out"
 expect "the header names the qgemm kernel" grep -qE "^qgemm kernel: [a-z0-9_]+$" "$WORK/inspect.out"
 expect "the float checkpoint is found through the metadata" grep -qF "float weights: $WORK/lenet5.safetensors" "$WORK/inspect.out"
 # LeNet-5: conv 6x25, conv 16x150, fc 120x400, 84x120, 10x84, all 8-bit per channel with an SQNR.

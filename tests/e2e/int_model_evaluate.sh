@@ -2,8 +2,9 @@
 # End-to-end: a saved integer model is usable on its own. mnist_cnn trains LeNet-5 briefly, ptq
 # quantizes it (4-bit weights, first and last layer at 8 bits, so the file holds packed and
 # unpacked weights) and saves the integer model; `evaluate --model` must detect the integer model
-# from its metadata and report exactly the integer-model accuracy ptq measured, and the file must
-# be well under the float checkpoint's size.
+# from its metadata and report exactly the integer-model accuracy ptq measured, feeding the images
+# by the input preprocessing the file records (qgrad.input_*), and the file must be well under the
+# float checkpoint's size.
 #   usage: int_model_evaluate.sh path/to/mnist_cnn path/to/ptq path/to/evaluate
 source "$(dirname "$0")/e2e_lib.sh"
 MNIST_CNN="$1"
@@ -27,6 +28,15 @@ eval_acc="$(json_get "$WORK/eval.json" test_accuracy)"
 echo "ptq integer model: $ptq_acc; evaluate: $eval_acc"
 expect "evaluate's accuracy equals ptq's integer-model accuracy" test "$ptq_acc" = "$eval_acc"
 expect "evaluate says it ran the integer model" grep -q "(lenet5, integer model)" "$WORK/eval.out"
+expect "evaluate used the file's input spec" \
+  grep -qF "input preprocessing from the file: 1x28x28 NCHW uint8/255, mean 0.1307, std 0.3081" "$WORK/eval.out"
+expect "the file header records the input spec" python3 - "$WORK/lenet5_w4.safetensors" <<'PY'
+import json, struct, sys
+f = open(sys.argv[1], "rb")
+meta = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))["__metadata__"]
+assert (meta["qgrad.input_shape"], meta["qgrad.input_layout"], meta["qgrad.input_pixel_max"],
+        meta["qgrad.input_mean"], meta["qgrad.input_std"]) == ("1 28 28", "NCHW", "255", "0.1307", "0.3081"), meta
+PY
 printed="$(grep -o 'accuracy [0-9.]*%' "$WORK/eval.out" | head -1 | sed 's/^accuracy //')"
 expect "the printed accuracy is ptq's ($printed)" grep -q "integer model accuracy *$printed" "$WORK/ptq.out"
 float_bytes="$(json_get "$WORK/ptq.json" float_file_bytes)"

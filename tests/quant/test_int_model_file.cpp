@@ -1,7 +1,9 @@
 // save_int_model / load_int_model: a saved integer model comes back computing the same uint8
 // outputs bit for bit (LeNet-like and MLP-like, 8-, 4- and 2-bit weights, average pools and a
 // folded BatchNorm), low-bit weights are stored packed, and damaged or mismatched files are
-// refused with a message naming the tensor or layer.
+// refused with a message naming the tensor or layer; the input spec (the preprocessing) round-trips,
+// is validated, may be absent (older files), and predict_pixels from it alone reproduces the
+// data loader + forward path bit for bit.
 #include <catch2/catch.hpp>
 #include <zlib.h>
 
@@ -10,6 +12,8 @@
 #include <iterator>
 
 #include "core/autograd.h"
+#include "core/ops/reduce.h"
+#include "datasets/data_loader.h"
 #include "nn/checkpoint.h"
 #include "nn/nn.h"
 #include "quant/intmodel/int_model_file.h"
@@ -351,5 +355,124 @@ TEST_CASE("int model file: damaged residual entries are refused with a message",
     st.tensors["3.body.1.body.0.weight"] = w;
   }, /*keep_crc=*/true);
   CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '3.body.1.body.0.weight' is corrupted: CRC-32"));
+  std::remove(path.c_str());
+}
+
+namespace {
+
+// A small classifier on real image shapes (MNIST 1x28x28, CIFAR-10 3x32x32), calibrated on
+// the loader's normalized images so the input qparams cover what real pixels give.
+std::shared_ptr<IntModel> image_classifier(const data::Dataset& set, const InputSpec& spec, Generator& gen) {
+  const int64_t c = spec.shape.channels, hw = spec.shape.height / 4;
+  auto m = std::make_shared<nn::Sequential>(
+      nn::Conv2d({.in = c, .out = 4, .kernel = 3, .padding = 1}, gen), nn::ReLU(), nn::MaxPool2d({.kernel = 4}),
+      nn::Flatten(), nn::Linear({.in = 4 * hw * hw, .out = 10}, gen));
+  data::DataLoader loader(set, {.batch_size = 64, .mean = spec.mean, .std = spec.std});
+  auto im = converted(*m, loader.batch(0).images, 8, 8);
+  im->input_spec = spec;
+  return im;
+}
+
+data::Dataset random_images(const data::ImageShape& shape, int64_t n, Generator& gen) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(n * shape.numel()));
+  for (auto& p : pixels) p = static_cast<uint8_t>(gen.below(256));
+  return data::Dataset(shape, std::move(pixels), std::vector<int32_t>(static_cast<size_t>(n), 0),
+                       {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+}
+
+const InputSpec kMnistSpec{.shape = {.channels = 1, .height = 28, .width = 28}, .mean = {0.1307f}, .std = {0.3081f}};
+const InputSpec kCifarSpec{.shape = {.channels = 3, .height = 32, .width = 32},
+                           .mean = {0.4914f, 0.4822f, 0.4465f}, .std = {0.2470f, 0.2435f, 0.2616f}};
+
+}  // namespace
+
+TEST_CASE("int model file: the input spec round-trips exactly; files without one still load", "[quant]") {
+  Generator gen(51);
+  const std::string path = "test_int_model_spec.safetensors";
+  for (const InputSpec& spec : {kMnistSpec, kCifarSpec}) {
+    const data::Dataset set = random_images(spec.shape, 64, gen);
+    auto im = image_classifier(set, spec, gen);
+    save_int_model(path, *im, {{"arch", "tiny"}});
+    const IntModelFile f = read_int_model(path);
+    REQUIRE(f.model->input_spec.has_value());
+    CHECK(f.model->input_spec->shape == spec.shape);
+    CHECK(f.model->input_spec->mean == spec.mean);  // bit for bit, from the shortest decimal text
+    CHECK(f.model->input_spec->std == spec.std);
+    CHECK(f.metadata.at("qgrad.input_layout") == "NCHW");
+    CHECK(f.metadata.at("qgrad.input_pixel_max") == "255");
+    if (spec.shape.channels == 3) {
+      CHECK(f.metadata.at("qgrad.input_shape") == "3 32 32");
+      CHECK(f.metadata.at("qgrad.input_mean") == "0.4914 0.4822 0.4465");
+      CHECK(describe(*f.model->input_spec) == "3x32x32 NCHW uint8/255, mean 0.4914 0.4822 0.4465, std 0.247 0.2435 0.2616");
+    }
+  }
+  // Written before the spec existed: no qgrad.input_* keys, the model loads without one.
+  Generator g2(52);
+  auto plain = converted(*lenet_like(g2), randn({8, 1, 12, 12}, g2), 8, 8);
+  save_int_model(path, *plain, {{"arch", "tiny"}});
+  CHECK(nn::load_safetensors(path).metadata.count("qgrad.input_shape") == 0);
+  CHECK_FALSE(load_int_model(path)->input_spec.has_value());
+  CHECK_THROWS_WITH(plain->predict_pixels(from_vector<uint8_t>(std::vector<uint8_t>(144, 0), {1, 1, 12, 12})),
+                    Contains("no input spec"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("int model file: a malformed or partial input spec is refused naming the file and key", "[quant]") {
+  Generator gen(53);
+  const data::Dataset set = random_images(kCifarSpec.shape, 64, gen);
+  auto im = image_classifier(set, kCifarSpec, gen);
+  const std::string path = "test_int_model_bad_spec.safetensors";
+  const auto refused = [&](const std::string& key, const std::string& value, const std::string& why) {
+    save_int_model(path, *im);
+    rewrite(path, [&](nn::SafeTensors& st) {
+      if (value.empty()) st.metadata.erase(key);
+      else st.metadata[key] = value;
+    });
+    INFO(key << " = '" << value << "'");
+    CHECK_THROWS_WITH(load_int_model(path), Contains(path) && Contains("'" + key + "'") && Contains(why));
+  };
+  refused("qgrad.input_shape", "3 32", "is not three positive integers 'C H W'");
+  refused("qgrad.input_shape", "3 0 32", "is not three positive integers");
+  refused("qgrad.input_layout", "NHWC", "only 'NCHW'");
+  refused("qgrad.input_pixel_max", "1", "only 255");
+  refused("qgrad.input_mean", "0.4914 0.4822", "has 2 values for 3 channels");
+  refused("qgrad.input_mean", "0.4914 x 0.4465", "has 'x', not a finite number");
+  refused("qgrad.input_std", "0.2470 0 0.2616", "has '0', not a positive finite number");
+  refused("qgrad.input_std", "0.2470 nan 0.2616", "not a positive finite number");
+  refused("qgrad.input_std", "", "4 of the 5 input spec keys");
+  std::remove(path.c_str());
+  InputSpec bad = kMnistSpec;
+  bad.std = {0.f};
+  im->input_spec = bad;
+  CHECK_THROWS_WITH(save_int_model(path, *im), Contains("std 0 positive and finite"));
+}
+
+TEST_CASE("IntModel::predict_pixels: from raw pixels and the spec alone, the programs' results bit for bit", "[quant]") {
+  Generator gen(54);
+  const std::string path = "test_int_model_pixels.safetensors";
+  for (const InputSpec& spec : {kMnistSpec, kCifarSpec}) {
+    INFO(describe(spec));
+    const data::Dataset calib = random_images(spec.shape, 64, gen), test = random_images(spec.shape, 200, gen);
+    auto im = image_classifier(calib, spec, gen);
+    save_int_model(path, *im);
+    const auto loaded = load_int_model(path);  // only what the file holds
+    // The programs' path: DataLoader normalization (examples/common/task.h's mean/std), then forward.
+    data::DataLoader loader(test, {.batch_size = 200, .mean = spec.mean, .std = spec.std});
+    const Tensor images = loader.batch(0).images;
+    const Tensor want_codes = im->forward_int(quantize(images, im->input_qparams));
+    const std::vector<int32_t> want_labels = argmax((*im)(images), 1).to_vector<int32_t>();
+    // The same images as raw pixels.
+    std::vector<uint8_t> raw;
+    for (size_t i = 0; i < test.size(); ++i)
+      raw.insert(raw.end(), test.get(i).pixels, test.get(i).pixels + spec.shape.numel());
+    const Tensor pixels = from_vector<uint8_t>(raw, {200, spec.shape.channels, spec.shape.height, spec.shape.width});
+    CHECK(normalize_pixels(spec, pixels).to_vector() == images.to_vector());
+    const PixelPrediction got = loaded->predict_pixels(pixels);
+    CHECK(got.codes.to_vector<uint8_t>() == want_codes.to_vector<uint8_t>());
+    CHECK(got.labels == want_labels);
+    CHECK_THROWS_WITH(loaded->predict_pixels(from_vector<uint8_t>(raw, {1, 200 * spec.shape.channels, spec.shape.height,
+                                                                          spec.shape.width})),
+                      Contains("expects uint8 [N, " + std::to_string(spec.shape.channels)));
+  }
   std::remove(path.c_str());
 }
