@@ -38,16 +38,32 @@ int64_t own_parameter_count(const Module& m) {
 
 }  // namespace
 
+thread_local CallObserver* active_observer = nullptr;
+
+CallObserver* set_call_observer(CallObserver* observer) {
+  CallObserver* previous = active_observer;
+  active_observer = observer;
+  return previous;
+}
+
+CallObserver* call_observer() { return active_observer; }
+
 Tensor Module::operator()(const Tensor& x) {
+  CallObserver* observer = active_observer;
+  if (observer) observer->enter(*this);
+  Tensor y;
   SummaryTrace* trace = active_trace;
-  if (trace == nullptr) return forward(x);
-  auto it = trace->paths.find(this);
-  if (it == trace->paths.end()) return forward(x);
-  // Reserve the row before running the children so the table reads top-down.
-  size_t row = trace->rows.size();
-  trace->rows.push_back({it->second, type_name(), {}, own_parameter_count(*this)});
-  Tensor y = forward(x);
-  trace->rows[row].out_shape = y.shape();
+  auto it = trace ? trace->paths.find(this) : std::map<const Module*, std::string>::iterator();
+  if (trace == nullptr || it == trace->paths.end()) {
+    y = forward(x);
+  } else {
+    // Reserve the row before running the children so the table reads top-down.
+    size_t row = trace->rows.size();
+    trace->rows.push_back({it->second, type_name(), {}, own_parameter_count(*this)});
+    y = forward(x);
+    trace->rows[row].out_shape = y.shape();
+  }
+  if (observer) observer->exit(*this, {x}, y);
   return y;
 }
 

@@ -22,6 +22,21 @@
 
 namespace qgrad::nn {
 
+class Module;
+
+// Sees every call made through Module::operator() (and the calls multi-input modules such as
+// nn::Add report themselves): enter before the module's forward runs, exit after, so calls
+// nest. quant/fakequant/trace.h follows a model's data flow with it. One per thread at a time.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  virtual void enter(const Module& m) = 0;
+  virtual void exit(const Module& m, const std::vector<Tensor>& inputs, const Tensor& output) = 0;
+};
+// Installs observer for this thread (null: none); returns the one it replaces.
+CallObserver* set_call_observer(CallObserver* observer);
+CallObserver* call_observer();
+
 class Module {
  public:
   Module() = default;

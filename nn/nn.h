@@ -2,6 +2,7 @@
 // checkpoints in one include.
 #pragma once
 #include "nn/activations.h"
+#include "nn/add.h"
 #include "nn/basic_block.h"
 #include "nn/batch_norm.h"
 #include "nn/checkpoint.h"

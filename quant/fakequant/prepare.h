@@ -19,6 +19,7 @@
 #pragma once
 #include <memory>
 
+#include "core/tensor.h"
 #include "nn/sequential.h"
 #include "quant/fakequant/qconfig.h"
 
@@ -26,5 +27,11 @@ namespace qgrad::quant {
 
 std::shared_ptr<nn::Sequential> prepare(const nn::Sequential& model, const QConfig& config);
 std::shared_ptr<nn::Sequential> prepare_qat(const nn::Sequential& model, const QConfig& config);
+// Any module tree: a Sequential as above; any other model is first traced on `example` (one
+// forward, quant/fakequant/trace.h) into the Sequential of its leaves, whose layers the config
+// names by their paths in the model ("stem.0", "left.conv"). The result is a Sequential either
+// way, which calibrate, train and convert take as usual.
+std::shared_ptr<nn::Sequential> prepare(nn::Module& model, const QConfig& config, const Tensor& example);
+std::shared_ptr<nn::Sequential> prepare_qat(nn::Module& model, const QConfig& config, const Tensor& example);
 
 }  // namespace qgrad::quant

@@ -17,6 +17,14 @@ const std::vector<QuantizedLayerType>& quantized_layer_types() {
   return types;
 }
 
+std::string PrepareStep::name(size_t j) const {
+  if (paths) {
+    auto it = paths->find(kids[j].second.get());
+    if (it != paths->end()) return it->second;
+  }
+  return prefix + kids[j].first;
+}
+
 std::shared_ptr<FakeQuantize> PrepareStep::activation_fq(const LayerQConfig& c) {
   return std::make_shared<FakeQuantize>(FakeQuantizeOptions{.scheme = c.activation, .observer = c.observer});
 }

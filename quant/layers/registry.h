@@ -11,6 +11,7 @@
 // docs/adding_a_quantized_layer.md walks through adding one.
 #pragma once
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -39,8 +40,11 @@ struct PrepareStep {
   // The FakeQuantize whose grid the tensor entering kids[i] is on (null while it is float): a
   // QAT layer quantizes its bias at that input scale, as the integer model does.
   std::shared_ptr<FakeQuantize> grid;
+  // A traced model's module paths (quant/fakequant/trace.h): kids are its modules, named as
+  // the model names them rather than by their place in the traced Sequential. Null: none.
+  const std::map<const nn::Module*, std::string>* paths = nullptr;
 
-  std::string name(size_t j) const { return prefix + kids[j].first; }
+  std::string name(size_t j) const;
   // kids[j] when it is an M (or derives from one), else null; past the end: null.
   template <class M>
   const M* at(size_t j) const {
