@@ -546,7 +546,8 @@ TEST_CASE("int model file: k-means and power-of-two weights, integer == fake-qua
         CHECK(lg->params.codebook == cb.to_vector<int8_t>());
         CHECK(lg->params.indices.to_vector<uint8_t>() == g->params.indices.to_vector<uint8_t>());
         // The loaded codes are the codebook's levels at the stored indices: what the kernels take.
-        const auto codes = lg->params.qweight.to_vector<int8_t>(), idx = lg->params.indices.to_vector<uint8_t>();
+        const auto codes = lg->params.qweight.to_vector<int8_t>();
+        const auto idx = lg->params.indices.to_vector<uint8_t>();
         bool expanded = true;
         for (size_t j = 0; j < codes.size(); ++j) expanded &= codes[j] == lg->params.codebook[idx[j]];
         CHECK(expanded);
