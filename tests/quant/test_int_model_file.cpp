@@ -592,7 +592,7 @@ TEST_CASE("int model file: a damaged codebook or index is refused naming file an
     auto& l = st.metadata["qgrad.int_layers"];
     l.replace(l.find("weights=kmeans"), 14, "weights=lloyd");
   });
-  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 2 (QuantizedConv2d): weights 'lloyd' is not kmeans or pow2"));
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 1 (QuantizedConv2d): weights 'lloyd' is not kmeans or pow2"));
   fresh();  // a linear line with a codebook left over: the codebook is unexpected
   rewrite(path, [](nn::SafeTensors& st) {
     auto& l = st.metadata["qgrad.int_layers"];
