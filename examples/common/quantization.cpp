@@ -36,6 +36,8 @@ void add_quantization_flags(Flags& flags, const std::string& default_observer) {
       .add("act-bits", "0", "activation bit width (0: same as --bits)")
       .add("scheme", "sym", "weights: sym (signed, zero point 0) or asym (unsigned, affine)")
       .add("granularity", "channel", "weights: tensor or channel (per output channel)")
+      .add("weight-method", "linear", "weights: linear, kmeans (codebook) or pow2 (powers of two), "
+           "non-linear per tensor, on the layers at --bits")
       .add("observer", default_observer, "activation observer: minmax, ema, percentile, mse")
       .add("keep-ends", "1", "1: first and last quantized layer stay at 8 bits when bits < 8")
       .add("calib-samples", "1000", "training images that calibrate activation ranges (0: all)")
@@ -57,6 +59,7 @@ quant::QConfig qconfig_from_flags(const Flags& flags, const nn::Module& model) {
                                         .activation_bits = act > 0 ? act : bits,
                                         .symmetric_weights = scheme == "sym",
                                         .per_channel = gran == "channel",
+                                        .weight_method = quant::parse_weight_method(flags.str("weight-method")),
                                         .observer = quant::parse_observer_kind(flags.str("observer")),
                                         .keep_ends_8bit = flags.integer("keep-ends") != 0});
 }
@@ -137,7 +140,7 @@ quant::InputSpec input_spec(const std::string& dataset, const data::Dataset& set
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch) {
   if (!flags.given("save")) return 0;
   nn::Metadata meta{{"arch", arch}, {"float_model", flags.str("model")}};
-  for (const char* key : {"bits", "act-bits", "scheme", "granularity", "observer", "keep-ends"})
+  for (const char* key : {"bits", "act-bits", "scheme", "granularity", "weight-method", "observer", "keep-ends"})
     meta[std::string("qconfig.") + key] = flags.str(key);
   quant::save_int_model(flags.str("save"), model, meta);
   return file_bytes(flags.str("save"));

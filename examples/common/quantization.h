@@ -25,7 +25,7 @@ struct FloatModel {
 FloatModel load_float_model(const std::string& path);
 
 // Declares the flags both programs take: --model --data --bits --act-bits --scheme
-// --granularity --observer --keep-ends --calib-samples --sampling --seed --threads
+// --granularity --weight-method --observer --keep-ends --calib-samples --sampling --seed --threads
 // --metrics-json --save.
 void add_quantization_flags(Flags& flags, const std::string& default_observer);
 quant::QConfig qconfig_from_flags(const Flags& flags, const nn::Module& model);

@@ -45,9 +45,9 @@ int main(int argc, char** argv) try {
   std::printf("%s, %d thread(s): calibrated on %lld %s images (%s sampling)\n", f.arch.c_str(), threads,
               static_cast<long long>(used), f.dataset.c_str(), flags.str("sampling").c_str());
   std::printf("float test accuracy       %.2f%%\n", 100.0 * fev.accuracy);
-  std::printf("fake-quant test accuracy  %.2f%%  (w%lld %s per-%s, observer %s)\n", 100.0 * qev.accuracy,
-              static_cast<long long>(flags.integer("bits")), flags.str("scheme").c_str(),
-              flags.str("granularity").c_str(), flags.str("observer").c_str());
+  std::printf("fake-quant test accuracy  %.2f%%  (w%lld %s %s per-%s, observer %s)\n", 100.0 * qev.accuracy,
+              static_cast<long long>(flags.integer("bits")), flags.str("weight-method").c_str(),
+              flags.str("scheme").c_str(), flags.str("granularity").c_str(), flags.str("observer").c_str());
   std::printf("integer model accuracy    %.2f%%  (%s)\n", 100.0 * iev.accuracy, int_model->options_str().c_str());
   std::printf("integer vs fake-quant: same prediction on %.2f%% of %lld test images, max |logit diff| %.5f "
               "(output step %.5f)\n", 100.0 * agree.prediction_match, static_cast<long long>(agree.images),
@@ -58,6 +58,7 @@ int main(int argc, char** argv) try {
   nlohmann::json metrics = {{"program", "ptq"}, {"model", flags.str("model")}, {"arch", f.arch},
                             {"bits", flags.integer("bits")}, {"act_bits", flags.integer("act-bits")},
                             {"scheme", flags.str("scheme")}, {"granularity", flags.str("granularity")},
+                            {"weight_method", flags.str("weight-method")},
                             {"observer", flags.str("observer")}, {"sampling", flags.str("sampling")},
                             {"calib_samples", used}, {"threads", threads}};
   metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, *f.model, flags.str("model"), saved_bytes));

@@ -3,23 +3,28 @@
 //   scheme (asym | sym) x granularity (tensor | channel) x activation observer (minmax | ema |
 //   percentile | mse)
 // done as examples/ptq does it (prepare -> calibrate -> freeze observers -> fake-quant evaluate),
-// then the non-linear weight quantizers of quant/math/nonlinear.h at the same bit width: a k-means
-// codebook per tensor, and power-of-two levels, with the activations quantized as in the linear
-// sym/channel/minmax row. Each row: test accuracy, its change against float, the weight storage
-// at that bit width (computed from the element counts, see model_bytes), and the mean SQNR of the
-// quantized weights against the float ones (quant/math/metrics.h).
-// Accuracy is the fake-quant model's, so asymmetric weights (which convert(), the integer model,
-// does not accept) are swept like the rest.
+// then, at 2..4 bits, the non-linear weight methods of quant/math/nonlinear.h: a k-means codebook
+// per tensor and power-of-two levels (on the int8 grid the integer model uses, int_codebook), with
+// the activations quantized as in the linear sym/channel/minmax row. Each row: test accuracy of
+// the fake-quant model, its change against float, the weight storage at that bit width (computed
+// from the element counts, see quantized_weights), the mean SQNR of the quantized weights against
+// the float ones (quant/math/metrics.h) and, for symmetric weights (what convert() accepts), the
+// integer model's test accuracy and the size of its file, measured by saving it.
+// Non-linear rows stop at 4 bits: power-of-two levels need more than int8 beyond that, and a 5..8
+// bit index takes a byte in the file like an int8 code, so a codebook saves nothing.
 //   build/examples/quant_sweep --model lenet5.safetensors --data data/mnist --bits 8,4,2
 //       --markdown sweep.md --metrics-json sweep.json
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "core/autograd.h"
 #include "core/error.h"
@@ -31,7 +36,8 @@
 #include "quant/math/nonlinear.h"
 #include "quant/fakequant/prepare.h"
 #include "quant/fakequant/qat_modules.h"
-#include "quant/math/quantize.h"
+#include "quant/intmodel/convert.h"
+#include "quant/intmodel/int_model_file.h"
 
 using namespace qgrad;
 
@@ -42,6 +48,8 @@ struct Row {
   int bits = 32;
   double accuracy = 0, delta = 0, sqnr_db = 0;
   int64_t bytes = 0;
+  double int_accuracy = NAN;  // NaN: no integer model (asymmetric weights)
+  int64_t file_bytes = 0;     // 0: none
 };
 
 std::vector<std::string> split_list(const std::string& s, const char* flag) {
@@ -53,24 +61,15 @@ std::vector<std::string> split_list(const std::string& s, const char* flag) {
   return out;
 }
 
-// The weight quantizers a row applies to every quantized layer.
-enum class Method { Linear, KMeans, PowerOfTwo };
-
-const char* method_name(Method m) {
-  return m == Method::Linear ? "linear" : (m == Method::KMeans ? "kmeans" : "pow2");
-}
-
 int64_t packed_bytes(int bits, int64_t count) { return (bits * count + 7) / 8; }
 
-// A prepared, calibrated model with fake quantization on, and its weights replaced by the
-// method's reconstruction where the method is not linear. Fills row.bytes and row.sqnr_db.
+// Fills row.bytes and row.sqnr_db from a prepared, calibrated model's quantized layers:
 //   model bytes per quantized layer = packed weight bits + the method's side information
-//     linear:  one float32 scale per channel (+ one byte of zero point each when asymmetric)
-//     kmeans:  the codebook, 2^bits float32 centroids
-//     pow2:    the smallest exponent k_min, one byte
+//     linear:        one float32 scale per channel (+ one byte of zero point each when asymmetric)
+//     kmeans, pow2:  the codebook, 2^bits int8 levels, and one float32 scale
 //   + the bias (int32 in the integer model, float32 here: 4 bytes either way). Layers outside
 //   the Qat layers keep float32 parameters (4 bytes each).
-void quantize_weights(nn::Module& prepared, Method method, Row& row) {
+void quantized_weights(nn::Module& prepared, Row& row) {
   NoGradGuard no_grad;
   double sqnr_sum = 0;
   int64_t layers = 0, bytes = 0;
@@ -82,37 +81,13 @@ void quantize_weights(nn::Module& prepared, Method method, Row& row) {
       continue;
     }
     const auto [w, b] = layer->effective_weight_bias();
-    const quant::QParams qp = layer->weight_qparams();
-    const int bits = qp.bits;
-    const int64_t n = w.numel();
-    Tensor w_hat;
-    // w may share storage with the layer's weight, which the non-linear methods overwrite:
-    // measure the error before that.
-    const auto measure = [&] { sqnr_sum += quant::sqnr_db(w, w_hat); };
-    if (method == Method::Linear) {
-      w_hat = quant::fake_quantize(w, qp);
-      measure();
-      bytes += packed_bytes(bits, n) + qp.channels() * (4 + (qp.is_signed ? 0 : 1));
+    const int bits = layer->weight_bits();
+    sqnr_sum += quant::sqnr_db(w, layer->quantized_weight(w));
+    if (layer->weight_method() == quant::WeightMethod::Linear) {
+      const quant::QParams qp = layer->weight_qparams();
+      bytes += packed_bytes(bits, w.numel()) + qp.channels() * (4 + (qp.is_signed ? 0 : 1));
     } else {
-      w_hat = method == Method::KMeans ? quant::kmeans_quantize(w, {.bits = bits}).reconstruct()
-                                       : quant::power_of_two_quantize(w, bits).reconstruct();
-      measure();
-      bytes += packed_bytes(bits, n) + (method == Method::KMeans ? 4 * (int64_t{1} << bits) : 1);
-      // The layer computes with its stored weight once its own fake quantizer is off. A conv with
-      // a folded BatchNorm computes with stored * s[o] (s = gamma / sqrt(var + eps)), so it stores
-      // w_hat / s[o]; the product gives w_hat back up to one float rounding (and a channel with
-      // s = 0 computes 0 whatever it stores).
-      Tensor stored = w_hat;
-      if (auto* folded = dynamic_cast<quant::QatConvBn2d*>(layer)) {
-        const std::vector<float> s = folded->fold_scale().to_vector();
-        std::vector<float> v = w_hat.contiguous().to_vector();
-        const size_t per = v.size() / s.size();
-        for (size_t i = 0; i < v.size(); ++i) v[i] = s[i / per] != 0.f ? v[i] / s[i / per] : 0.f;
-        stored = from_vector<float>(v, w_hat.shape());
-      }
-      for (auto& [pname, p] : layer->named_parameters())
-        if (pname == "weight") p.copy_(stored);
-      layer->weight_fake_quant().set_fake_quant(false);
+      bytes += packed_bytes(bits, w.numel()) + (int64_t{1} << bits) + 4;
     }
     if (b.defined()) bytes += 4 * b.numel();
     ++layers;
@@ -120,6 +95,17 @@ void quantize_weights(nn::Module& prepared, Method method, Row& row) {
   check(layers > 0, "quant_sweep", "the model has no quantized Conv2d/Linear layer");
   row.bytes = bytes;
   row.sqnr_db = sqnr_sum / static_cast<double>(layers);
+}
+
+// The size of model's file, measured by saving it to a temporary file.
+int64_t int_model_file_bytes(const quant::IntModel& model) {
+  namespace fs = std::filesystem;
+  const fs::path tmp = fs::temp_directory_path() / ("qgrad_sweep_" + std::to_string(::getpid()) + ".safetensors");
+  quant::save_int_model(tmp.string(), model);
+  const int64_t bytes = examples::file_bytes(tmp.string());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  return bytes;
 }
 
 std::string fmt(const char* f, double v) {
@@ -131,12 +117,15 @@ std::string fmt(const char* f, double v) {
 std::string markdown(const std::vector<Row>& rows, const std::string& header) {
   std::ostringstream md;
   md << header << "\n\n"
-     << "| method | bits | scheme | granularity | observer | test accuracy | Δ vs float (points) | model bytes | mean weight SQNR (dB) |\n"
-     << "|---|---:|---|---|---|---:|---:|---:|---:|\n";
+     << "| method | bits | scheme | granularity | observer | test accuracy | Δ vs float (points) | model bytes | "
+        "mean weight SQNR (dB) | integer accuracy | integer file bytes |\n"
+     << "|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const Row& r : rows)
     md << "| " << r.method << " | " << r.bits << " | " << r.scheme << " | " << r.granularity << " | "
        << r.observer << " | " << fmt("%.2f%%", 100.0 * r.accuracy) << " | " << fmt("%+.2f", 100.0 * r.delta)
-       << " | " << r.bytes << " | " << (std::isfinite(r.sqnr_db) ? fmt("%.1f", r.sqnr_db) : "-") << " |\n";
+       << " | " << r.bytes << " | " << (std::isfinite(r.sqnr_db) ? fmt("%.1f", r.sqnr_db) : "-") << " | "
+       << (std::isfinite(r.int_accuracy) ? fmt("%.2f%%", 100.0 * r.int_accuracy) : "-") << " | "
+       << (r.file_bytes > 0 ? std::to_string(r.file_bytes) : "-") << " |\n";
   return md.str();
 }
 
@@ -192,26 +181,37 @@ int main(int argc, char** argv) try {
                   .accuracy = fev.accuracy, .sqnr_db = INFINITY, .bytes = 4 * f.model->num_parameters()});
   int64_t calibrated = 0;
   // One PTQ run: prepare with the config, calibrate, freeze, then the method's weights.
-  auto run = [&](Method method, int bits, const std::string& scheme, const std::string& gran,
+  auto run = [&](quant::WeightMethod method, int bits, const std::string& scheme, const std::string& gran,
                  const std::string& observer) {
     const auto act = static_cast<int>(flags.integer("act-bits"));
+    const bool linear = method == quant::WeightMethod::Linear;
     const quant::QConfig config = quant::default_qconfig(
         *f.model, {.weight_bits = bits, .activation_bits = act > 0 ? act : bits, .symmetric_weights = scheme == "sym",
-                   .per_channel = gran == "channel", .observer = quant::parse_observer_kind(observer),
-                   .keep_ends_8bit = flags.integer("keep-ends") != 0});
+                   .per_channel = gran == "channel", .weight_method = method,
+                   .observer = quant::parse_observer_kind(observer), .keep_ends_8bit = flags.integer("keep-ends") != 0});
     auto qmodel = quant::prepare(*f.model, config);
     calibrated = examples::calibrate(*qmodel, train_set, f.dataset, sampling);
     quant::set_observe(*qmodel, false);
     quant::set_fake_quant(*qmodel, true);
-    Row row{.method = method_name(method), .scheme = method == Method::Linear ? scheme : "-",
-            .granularity = method == Method::Linear ? gran : "tensor", .observer = observer, .bits = bits};
-    quantize_weights(*qmodel, method, row);
+    Row row{.method = quant::to_string(method), .scheme = linear ? scheme : "-",
+            .granularity = linear ? gran : "tensor", .observer = observer, .bits = bits};
+    quantized_weights(*qmodel, row);
     row.accuracy = examples::evaluate(*qmodel, test_loader, classes).accuracy;
     row.delta = row.accuracy - fev.accuracy;
+    if (scheme == "sym") {
+      auto int_model = quant::convert(*qmodel);
+      int_model->input_spec = examples::input_spec(f.dataset, train_set);
+      row.int_accuracy = examples::evaluate(*int_model, test_loader, classes).accuracy;
+      row.file_bytes = int_model_file_bytes(*int_model);
+    }
     rows.push_back(row);
-    std::printf("%-6s w%d %-4s %-7s %-10s  accuracy %6.2f%%  (%+.2f)  %8lld bytes  SQNR %5.1f dB\n",
-                row.method.c_str(), bits, row.scheme.c_str(), row.granularity.c_str(), observer.c_str(),
-                100.0 * row.accuracy, 100.0 * row.delta, static_cast<long long>(row.bytes), row.sqnr_db);
+    std::printf("%-6s w%d %-4s %-7s %-10s  accuracy %6.2f%%  (%+.2f)  %8lld bytes  SQNR %5.1f dB", row.method.c_str(),
+                bits, row.scheme.c_str(), row.granularity.c_str(), observer.c_str(), 100.0 * row.accuracy,
+                100.0 * row.delta, static_cast<long long>(row.bytes), row.sqnr_db);
+    if (row.file_bytes > 0)
+      std::printf("  integer %6.2f%%  file %8lld bytes", 100.0 * row.int_accuracy,
+                  static_cast<long long>(row.file_bytes));
+    std::printf("\n");
     std::fflush(stdout);
   };
   std::printf("%s, %d thread(s), %zu test images: float accuracy %.2f%%\n", f.arch.c_str(), threads, test_set.size(),
@@ -219,9 +219,10 @@ int main(int argc, char** argv) try {
   for (int bits : bit_widths) {
     for (const auto& scheme : schemes)
       for (const auto& gran : grans)
-        for (const auto& obs : observers) run(Method::Linear, bits, scheme, gran, obs);
-    run(Method::KMeans, bits, "sym", "channel", "minmax");
-    run(Method::PowerOfTwo, bits, "sym", "channel", "minmax");
+        for (const auto& obs : observers) run(quant::WeightMethod::Linear, bits, scheme, gran, obs);
+    if (bits > 4) continue;
+    run(quant::WeightMethod::KMeans, bits, "sym", "channel", "minmax");
+    run(quant::WeightMethod::PowerOfTwo, bits, "sym", "channel", "minmax");
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%zu rows in %.1f s\n", rows.size(), seconds);
@@ -232,7 +233,7 @@ int main(int argc, char** argv) try {
           act > 0 ? cat(act, "-bit") : std::string("at the weight bit width"), ", calibrated on ", calibrated, " ",
           flags.str("sampling"), "-sampled training images; first and last layer at 8 bits below 8 bits: ",
           flags.integer("keep-ends") != 0 ? "yes" : "no", ". Model bytes are computed (packed weight bits + "
-          "scales/zero points/codebook + 32-bit biases), not a file size.");
+          "scales/zero points/codebook + 32-bit biases); integer file bytes are measured by saving the integer model.");
   if (flags.given("markdown")) {
     std::ofstream md(flags.str("markdown"));
     check(md.good(), "quant_sweep", "cannot write ", flags.str("markdown"));
@@ -243,7 +244,9 @@ int main(int argc, char** argv) try {
     list.push_back({{"method", r.method}, {"bits", r.bits}, {"scheme", r.scheme}, {"granularity", r.granularity},
                     {"observer", r.observer}, {"act_bits", r.method == "float" ? 32 : (act > 0 ? act : r.bits)},
                     {"test_accuracy", r.accuracy}, {"delta_vs_float", r.delta}, {"model_bytes", r.bytes},
-                    {"mean_weight_sqnr_db", std::isfinite(r.sqnr_db) ? nlohmann::json(r.sqnr_db) : nlohmann::json()}});
+                    {"mean_weight_sqnr_db", std::isfinite(r.sqnr_db) ? nlohmann::json(r.sqnr_db) : nlohmann::json()},
+                    {"integer_accuracy", std::isfinite(r.int_accuracy) ? nlohmann::json(r.int_accuracy) : nlohmann::json()},
+                    {"integer_file_bytes", r.file_bytes > 0 ? nlohmann::json(r.file_bytes) : nlohmann::json()}});
   examples::write_json(flags.str("metrics-json"), list);
   return 0;
 } catch (const std::exception& e) {

@@ -17,10 +17,15 @@ namespace {
 Tensor copy_of(const Tensor& t) { return t.defined() ? t.detach().clone() : Tensor(); }
 }  // namespace
 
-QatLayer::QatLayer(const QScheme& weight_scheme)
+QatLayer::QatLayer(const QScheme& weight_scheme, WeightMethod weight_method)
     : weight_fq_(register_module("weight_fake_quant",
                                  std::make_shared<FakeQuantize>(FakeQuantizeOptions{
-                                     .scheme = weight_scheme, .track_current = true}))) {}
+                                     .scheme = weight_scheme, .track_current = true}))),
+      weight_method_(weight_method) {
+  if (weight_method != WeightMethod::Linear)
+    check(weight_scheme.symmetric, "QatLayer", to_string(weight_method),
+          " weights are symmetric (levels around 0, zero point 0); got an asymmetric weight scheme");
+}
 
 namespace {
 // b_q = round(b / (s_in s_w[o])) s_in s_w[o], differentiable as the identity (see the header).
@@ -42,12 +47,22 @@ bool unsigned_per_tensor(const QParams& a) { return !a.is_signed && !a.per_chann
 
 Tensor QatLayer::forward(const Tensor& x) {
   auto [w, b] = effective_weight_bias();
-  const Tensor wq = (*weight_fq_)(w);
+  Tensor wq = w;
+  QParams w_qp;
+  if (weight_method_ == WeightMethod::Linear) {
+    wq = (*weight_fq_)(w);
+    if (weight_fq_->fake_quantizing()) w_qp = weight_fq_->qparams();
+  } else if (weight_fq_->fake_quantizing()) {
+    const IntCodebook cb = int_codebook(w.detach(), weight_method_, weight_bits());
+    w_qp = cb.qparams();
+    // Straight through: the forward value is the codebook's, the gradient reaches w unchanged.
+    wq = add(w, sub(cb.reconstruct(), w.detach()));
+  }
   input_codes_ = Tensor();
   if (input_fq_ && weight_fq_->fake_quantizing() && input_fq_->fake_quantizing() && input_fq_->has_qparams()) {
     input_qparams_ = input_fq_->qparams();
-    if (b.defined()) b = fake_quantize_bias(b, input_qparams_.scale[0], weight_fq_->qparams());
-    if (symmetric(weight_fq_->qparams()) && unsigned_per_tensor(input_qparams_)) {
+    if (b.defined()) b = fake_quantize_bias(b, input_qparams_.scale[0], w_qp);
+    if (symmetric(w_qp) && unsigned_per_tensor(input_qparams_)) {
       NoGradGuard no_grad;
       input_codes_ = quantize(x.detach().contiguous(), input_qparams_);
     }
@@ -57,9 +72,20 @@ Tensor QatLayer::forward(const Tensor& x) {
 
 std::unique_ptr<IntLayer> QatLayer::integer_twin(const QParams& in, const QParams& out, bool relu) {
   NoGradGuard no_grad;
-  const QParams wq = weight_qparams();
+  if (weight_method_ == WeightMethod::Linear) {
+    const QParams wq = weight_qparams();
+    const auto [w, b] = effective_weight_bias();
+    return make_integer(IntGemmParams::from_float(w, b, wq, in, out, relu));
+  }
   const auto [w, b] = effective_weight_bias();
-  return make_integer(w, b, wq, in, out, relu);
+  return make_integer(
+      IntGemmParams::from_codebook(int_codebook(w, weight_method_, weight_bits()), weight_method_, b, in, out, relu));
+}
+
+Tensor QatLayer::quantized_weight(const Tensor& w) {
+  NoGradGuard no_grad;
+  if (weight_method_ != WeightMethod::Linear) return int_codebook(w, weight_method_, weight_bits()).reconstruct();
+  return fake_quantize(w.detach(), weight_qparams());
 }
 
 Tensor QatLayer::integer_output(const QParams& out, bool relu) {
@@ -80,6 +106,10 @@ void reproduce_integer_output(const std::shared_ptr<QatLayer>& layer, FakeQuanti
 }
 
 QParams QatLayer::weight_qparams() {
+  if (weight_method_ != WeightMethod::Linear) {
+    NoGradGuard no_grad;
+    return int_codebook(effective_weight_bias().first, weight_method_, weight_bits()).qparams();
+  }
   if (weight_fq_->observing() || !weight_fq_->has_qparams()) {
     NoGradGuard no_grad;
     weight_fq_->observe(effective_weight_bias().first);
@@ -87,8 +117,8 @@ QParams QatLayer::weight_qparams() {
   return weight_fq_->qparams();
 }
 
-QatLinear::QatLinear(const nn::Linear& f, const QScheme& weight_scheme)
-    : QatLayer(weight_scheme), options_(f.options()) {
+QatLinear::QatLinear(const nn::Linear& f, const QScheme& weight_scheme, WeightMethod weight_method)
+    : QatLayer(weight_scheme, weight_method), options_(f.options()) {
   weight_ = register_parameter("weight", copy_of(f.weight()));
   if (options_.bias) bias_ = register_parameter("bias", copy_of(f.bias()));
 }
@@ -97,17 +127,16 @@ Tensor QatLinear::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
   return linear(x, w, b);
 }
 
-std::unique_ptr<IntLayer> QatLinear::make_integer(const Tensor& w, const Tensor& b, const QParams& wq,
-                                                  const QParams& in, const QParams& out, bool relu) const {
-  return std::make_unique<QuantizedLinear>(w, b, wq, in, out, relu);
+std::unique_ptr<IntLayer> QatLinear::make_integer(IntGemmParams p) const {
+  return std::make_unique<QuantizedLinear>(std::move(p));
 }
 
 std::string QatLinear::options_str() const {
   return cat("in=", options_.in, ", out=", options_.out, ", bias=", options_.bias ? "true" : "false");
 }
 
-QatConv2d::QatConv2d(const nn::Conv2d& f, const QScheme& weight_scheme)
-    : QatLayer(weight_scheme), options_(f.options()) {
+QatConv2d::QatConv2d(const nn::Conv2d& f, const QScheme& weight_scheme, WeightMethod weight_method)
+    : QatLayer(weight_scheme, weight_method), options_(f.options()) {
   weight_ = register_parameter("weight", copy_of(f.weight()));
   if (options_.bias) bias_ = register_parameter("bias", copy_of(f.bias()));
 }
@@ -117,12 +146,11 @@ Tensor QatConv2d::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
                           .dilation = options_.dilation, .groups = options_.groups});
 }
 
-std::unique_ptr<IntLayer> QatConv2d::make_integer(const Tensor& w, const Tensor& b, const QParams& wq,
-                                                  const QParams& in, const QParams& out, bool relu) const {
-  const IntConvShape shape{.in = options_.in, .out = options_.out, .kernel_h = w.size(2), .kernel_w = w.size(3),
-                           .stride = options_.stride, .padding = options_.padding, .dilation = options_.dilation,
-                           .groups = options_.groups};
-  return std::make_unique<QuantizedConv2d>(w, b, wq, in, out, relu, shape);
+std::unique_ptr<IntLayer> QatConv2d::make_integer(IntGemmParams p) const {
+  const IntConvShape shape{.in = options_.in, .out = options_.out, .kernel_h = weight_.size(2),
+                           .kernel_w = weight_.size(3), .stride = options_.stride, .padding = options_.padding,
+                           .dilation = options_.dilation, .groups = options_.groups};
+  return std::make_unique<QuantizedConv2d>(std::move(p), shape);
 }
 
 std::string QatConv2d::options_str() const {
@@ -134,8 +162,8 @@ std::string QatConv2d::options_str() const {
 }
 
 QatConvBn2d::QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn,
-                         const QScheme& weight_scheme)
-    : QatConv2d(conv, weight_scheme), eps_(bn.options().eps) {
+                         const QScheme& weight_scheme, WeightMethod weight_method)
+    : QatConv2d(conv, weight_scheme, weight_method), eps_(bn.options().eps) {
   const int64_t C = bn.options().features;
   check(C == options_.out, "QatConvBn2d", "BatchNorm2d has ", C,
         " features but the conv before it has ", options_.out, " output channels");

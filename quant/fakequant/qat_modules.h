@@ -16,7 +16,14 @@
 // time; the price is that BN no longer re-estimates statistics while the weights move, which a
 // short fine-tune from a trained float model does not need.
 // Weights are fake-quantized with the range of the current weights (FakeQuantize with
-// track_current). The bias is rounded to the grid the integer model stores it on, int32 at the
+// track_current). Non-linear weights (k-means or power-of-two, quant/math/nonlinear.h) are
+// replaced by the int8 codebook the integer model stores, w_hat = s * level[index]
+// (int_codebook), with the gradient passed straight through; the codebook is recomputed from the
+// current weights at every forward, as track_current does for a linear range, and is the one
+// convert builds from the same weights (k-means is deterministic). Recomputing rather than
+// freezing it after calibration keeps the levels on the weights while QAT moves them (a frozen
+// codebook would need a rule for weights leaving its span); the weight FakeQuantize's switch
+// still says whether weights are quantized at all. The bias is rounded to the grid the integer model stores it on, int32 at the
 // accumulator's scale s_in * s_w[o] (s_in: the scale of the layer's input, from the FakeQuantize
 // that prepare tells the layer about):
 //   b_q[o] = round(b[o] / (s_in s_w[o])) * s_in s_w[o]        (in double, as convert computes it)
@@ -54,8 +61,13 @@ class QatLayer : public nn::Module {
   // bias is undefined when the layer has none.
   virtual std::pair<Tensor, Tensor> effective_weight_bias() const = 0;
   // The QParams of effective weight: observed afresh when the weight FakeQuantize observes,
-  // else the frozen ones.
+  // else the frozen ones; non-linear weights: their codebook's (per tensor, 8-bit).
   QParams weight_qparams();
+  WeightMethod weight_method() const { return weight_method_; }
+  int weight_bits() const { return weight_fq_->options().scheme.bits; }
+  // What the forward computes with in place of w (no gradient): fake_quantize(w) or the
+  // codebook's s * level[index].
+  Tensor quantized_weight(const Tensor& w);
   FakeQuantize& weight_fake_quant() { return *weight_fq_; }
   // The FakeQuantize whose grid this layer's input is on (null: the bias stays float).
   void set_input_quantizer(std::shared_ptr<FakeQuantize> input) { input_fq_ = std::move(input); }
@@ -67,13 +79,14 @@ class QatLayer : public nn::Module {
   Tensor integer_output(const QParams& out, bool relu);
 
  protected:
-  explicit QatLayer(const QScheme& weight_scheme);
+  QatLayer(const QScheme& weight_scheme, WeightMethod weight_method);
   virtual Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const = 0;
-  virtual std::unique_ptr<IntLayer> make_integer(const Tensor& w, const Tensor& b, const QParams& wq,
-                                                 const QParams& in, const QParams& out, bool relu) const = 0;
+  // The integer layer of these GEMM parameters (the geometry is the layer's own).
+  virtual std::unique_ptr<IntLayer> make_integer(IntGemmParams p) const = 0;
   std::shared_ptr<FakeQuantize> weight_fq_;
 
  private:
+  WeightMethod weight_method_;
   std::shared_ptr<FakeQuantize> input_fq_;
   Tensor input_codes_;   // the last forward's input on the input grid (uint8), until used
   QParams input_qparams_;
@@ -82,7 +95,8 @@ class QatLayer : public nn::Module {
 class QatLinear : public QatLayer {
  public:
   // Copies float's weight and bias (the float layer is left untouched).
-  QatLinear(const nn::Linear& float_layer, const QScheme& weight_scheme);
+  QatLinear(const nn::Linear& float_layer, const QScheme& weight_scheme,
+            WeightMethod weight_method = WeightMethod::Linear);
   std::pair<Tensor, Tensor> effective_weight_bias() const override { return {weight_, bias_}; }
   std::string type_name() const override { return "QatLinear"; }
   std::string options_str() const override;
@@ -90,15 +104,15 @@ class QatLinear : public QatLayer {
 
  private:
   Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
-  std::unique_ptr<IntLayer> make_integer(const Tensor& w, const Tensor& b, const QParams& wq, const QParams& in,
-                                         const QParams& out, bool relu) const override;
+  std::unique_ptr<IntLayer> make_integer(IntGemmParams p) const override;
   nn::LinearOptions options_;
   Tensor weight_, bias_;
 };
 
 class QatConv2d : public QatLayer {
  public:
-  QatConv2d(const nn::Conv2d& float_layer, const QScheme& weight_scheme);
+  QatConv2d(const nn::Conv2d& float_layer, const QScheme& weight_scheme,
+            WeightMethod weight_method = WeightMethod::Linear);
   std::pair<Tensor, Tensor> effective_weight_bias() const override { return {weight_, bias_}; }
   std::string type_name() const override { return "QatConv2d"; }
   std::string options_str() const override;
@@ -106,15 +120,15 @@ class QatConv2d : public QatLayer {
 
  protected:
   Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
-  std::unique_ptr<IntLayer> make_integer(const Tensor& w, const Tensor& b, const QParams& wq, const QParams& in,
-                                         const QParams& out, bool relu) const override;
+  std::unique_ptr<IntLayer> make_integer(IntGemmParams p) const override;
   nn::Conv2dOptions options_;
   Tensor weight_, bias_;
 };
 
 class QatConvBn2d : public QatConv2d {
  public:
-  QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const QScheme& weight_scheme);
+  QatConvBn2d(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const QScheme& weight_scheme,
+              WeightMethod weight_method = WeightMethod::Linear);
   std::pair<Tensor, Tensor> effective_weight_bias() const override;
   // s[o] = gamma[o] / sqrt(running_var[o] + eps), [O]: effective weight = stored weight * s.
   Tensor fold_scale() const;

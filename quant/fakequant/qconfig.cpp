@@ -44,24 +44,25 @@ const LayerQConfig& QConfig::for_module(const std::string& name) const {
 QConfig default_qconfig(const nn::Module& model, const DefaultQConfigOptions& o) {
   check_bits(o.weight_bits, "default_qconfig");
   check_bits(o.activation_bits, "default_qconfig");
-  auto layer = [&](int wbits, int abits) {
+  auto layer = [&](int wbits, int abits, WeightMethod method) {
     LayerQConfig c;
     c.weight = {.bits = wbits, .symmetric = o.symmetric_weights,
                 .axis = o.per_channel ? std::optional<int64_t>(0) : std::nullopt};
+    c.weight_method = method;
     c.activation = {.bits = abits, .symmetric = false};
     c.observer = o.observer;
     return c;
   };
   QConfig config;
-  config.default_config = layer(o.weight_bits, o.activation_bits);
+  config.default_config = layer(o.weight_bits, o.activation_bits, o.weight_method);
   if (!o.keep_ends_8bit || (o.weight_bits == 8 && o.activation_bits == 8)) return config;
   std::vector<std::string> layers;
   for (const auto& [name, m] : model.named_modules())
     if (dynamic_cast<const nn::Linear*>(m.get()) || dynamic_cast<const nn::Conv2d*>(m.get()))
       layers.push_back(name);
   if (layers.empty()) return config;
-  config.rules.push_back({layers.front(), layer(8, 8)});
-  if (layers.back() != layers.front()) config.rules.push_back({layers.back(), layer(8, 8)});
+  config.rules.push_back({layers.front(), layer(8, 8, WeightMethod::Linear)});
+  if (layers.back() != layers.front()) config.rules.push_back({layers.back(), layer(8, 8, WeightMethod::Linear)});
   return config;
 }
 

@@ -7,12 +7,14 @@
 //   did, so "features.*" also takes nested names like "features.1.0" — a rule names a subtree.
 //   Module names hold no '[' or backslash, so only patterns using those read differently from
 //   before. The first matching rule wins, else the default applies. A LayerQConfig
-//   gives the weight scheme (bits, symmetric, per-channel axis) and the scheme and observer of the
-//   activation at the layer's output.
+//   gives the weight scheme (bits, symmetric, per-channel axis) and method (linear, k-means or
+//   power-of-two levels, quant/math/nonlinear.h; non-linear levels are per tensor, symmetric) and
+//   the scheme and observer of the activation at the layer's output.
 // * default_qconfig(model, options): every Conv2d/Linear at options' bit widths, except that when
 //   fewer than 8 bits are asked the first and the last quantized layer stay at 8 bits (weights
 //   and output activation) — they see the raw input and produce the logits, and are the layers
-//   a low bit width hurts most while holding few of the weights.
+//   a low bit width hurts most while holding few of the weights. The weight method applies to the
+//   layers at options' bits; those 8-bit ends keep linear weights.
 // * Which samples calibrate the activation ranges: Sampling -> calibration_indices(n), sorted,
 //   deterministic (random draws without replacement from a seeded generator).
 #pragma once
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "nn/module.h"
+#include "quant/math/nonlinear.h"
 #include "quant/math/qparams.h"
 
 namespace qgrad::quant {
@@ -34,6 +37,7 @@ std::string to_string(ObserverKind kind);
 struct LayerQConfig {
   bool quantize = true;  // false: the layer stays in float
   QScheme weight{.bits = 8, .symmetric = true, .axis = 0};
+  WeightMethod weight_method = WeightMethod::Linear;
   QScheme activation{.bits = 8, .symmetric = false};
   ObserverKind observer = ObserverKind::MinMax;  // for the activation
 };
@@ -58,6 +62,7 @@ struct DefaultQConfigOptions {
   int activation_bits = 8;
   bool symmetric_weights = true;
   bool per_channel = true;
+  WeightMethod weight_method = WeightMethod::Linear;
   ObserverKind observer = ObserverKind::MinMax;
   bool keep_ends_8bit = true;  // first/last quantized layer at 8 bits when bits < 8
 };

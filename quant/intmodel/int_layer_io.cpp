@@ -86,6 +86,29 @@ IntLayerSource::ActivationSides IntLayerSource::activation_sides() {
   return {z[0], z[1], z[2], z[3], s[0], s[1]};
 }
 
+Tensor IntLayerSource::codebook_indices(int64_t out, int64_t k, IntGemmParams& p) {
+  const std::string wname = prefix + ".weight", cname = prefix + ".codebook";
+  const int64_t levels = int64_t{1} << p.weight_bits;
+  const Tensor packed = table.take(wname, DType::UInt8, {packed_bytes(out * k, storage_bits(p.weight_bits))});
+  std::vector<uint8_t> indices;
+  try {
+    indices = unpack_indices(packed.data<uint8_t>(), packed.numel(), out * k, p.weight_bits);
+  } catch (const Error& e) {
+    table.bad(wname, e.what());
+  }
+  p.codebook = table.take(cname, DType::Int8, {levels}).to_vector<int8_t>();
+  for (size_t j = 0; j < p.codebook.size(); ++j)
+    if (p.codebook[j] < -127) table.bad(cname, "level ", int{p.codebook[j]}, " at ", j, " is outside [-127, 127]");
+  std::vector<int8_t> codes(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= levels)
+      table.bad(wname, "index ", int{indices[i]}, " at ", i, " is past the ", levels, "-entry codebook");
+    codes[i] = p.codebook[indices[i]];
+  }
+  p.qweight = from_vector<int8_t>(codes, {out, k});
+  return from_vector<uint8_t>(indices, {out, k});
+}
+
 IntGemmParams IntLayerSource::gemm_params(int64_t out, int64_t k) {
   if (k > kMaxQGemmDepth) line.bad("reduction depth ", k, " exceeds ", kMaxQGemmDepth);
   IntGemmParams p;
@@ -94,11 +117,18 @@ IntGemmParams IntLayerSource::gemm_params(int64_t out, int64_t k) {
   if (gran != "channel" && gran != "tensor") line.bad("granularity '", gran, "' is not channel or tensor");
   p.per_channel = gran == "channel";
   p.relu = line.integer("relu", 0, 1) == 1;
+  if (line.has("weights")) {  // absent: linear, as in files written before codebook weights
+    const std::string method = line.text("weights");
+    if (method != "kmeans" && method != "pow2") line.bad("weights '", method, "' is not kmeans or pow2");
+    p.weight_method = parse_weight_method(method);
+  }
   line.done();
 
   const std::string wname = prefix + ".weight";
   const int stored = storage_bits(p.weight_bits);
-  if (stored == 8) {
+  if (p.weight_method != WeightMethod::Linear) {
+    p.indices = codebook_indices(out, k, p);
+  } else if (stored == 8) {
     p.qweight = table.take(wname, DType::Int8, {out, k}).contiguous();
   } else {
     const Tensor packed = table.take(wname, DType::UInt8, {packed_bytes(out * k, stored)});
@@ -111,7 +141,7 @@ IntGemmParams IntLayerSource::gemm_params(int64_t out, int64_t k) {
     p.qweight = from_vector<int8_t>(codes, {out, k});
   }
   // Symmetric weights never use -2^(b-1): the SIMD kernels' pairwise int16 sums rely on it.
-  const int32_t wmax = (1 << (p.weight_bits - 1)) - 1;
+  const int32_t wmax = p.weight_method == WeightMethod::Linear ? (1 << (p.weight_bits - 1)) - 1 : 127;
   const int8_t* w = p.qweight.data<int8_t>();
   for (int64_t i = 0; i < out * k; ++i)
     if (w[i] < -wmax || w[i] > wmax)

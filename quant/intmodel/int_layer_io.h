@@ -85,9 +85,15 @@ struct IntLayerSource {
   ActivationSides activation_sides();
   // The options and tensors every integer GEMM layer has (IntGemm::export_tensors), for a weight
   // of [out, k]; call it after reading the layer's own options, as it closes the line (done()):
-  // weight_bits, granularity, relu; the codes (unpacked when 2/4-bit, each checked
-  // against the symmetric range), weight_scale, bias and the activation sides.
+  // weight_bits, granularity, relu, [weights=kmeans|pow2]; the codes (unpacked when 2/4-bit, each
+  // checked against the symmetric range) or, for codebook weights, the packed indices and the
+  // codebook expanded into the codes; weight_scale, bias and the activation sides.
   IntGemmParams gemm_params(int64_t out, int64_t k);
+
+ private:
+  // A codebook weight's indices [out, k]; fills p.codebook and p.qweight = codebook[index]. Refuses
+  // an index past the codebook and a level of -128.
+  Tensor codebook_indices(int64_t out, int64_t k, IntGemmParams& p);
 };
 
 // The lines of "qgrad.int_layers" read one layer at a time. A layer nested in another (an

@@ -78,6 +78,18 @@ IntGemmParams IntGemmParams::from_float(const Tensor& w, const Tensor& b, const 
   return p;
 }
 
+IntGemmParams IntGemmParams::from_codebook(const IntCodebook& cb, WeightMethod method, const Tensor& bias,
+                                            const QParams& in_qp, const QParams& out_qp, bool relu) {
+  const int64_t out = cb.indices.size(0), k = cb.indices.numel() / out;
+  IntGemmParams p = from_float(cb.reconstruct(), bias, cb.qparams(), in_qp, out_qp, relu);
+  p.qweight = cb.codes().reshape({out, k});
+  p.weight_bits = cb.bits;
+  p.weight_method = method;
+  p.codebook = cb.levels;
+  p.indices = cb.indices.contiguous().reshape({out, k});
+  return p;
+}
+
 IntGemm::IntGemm(IntGemmParams p, Layout layout, int64_t conv_channels) : params(std::move(p)) {
   const int64_t out = params.qweight.size(0), k = params.qweight.size(1);
   const int8_t* qp = params.qweight.data<int8_t>();
@@ -110,7 +122,7 @@ QParams IntGemm::weight_qparams() const {
   QParams q;
   q.scale = params.weight_scale;
   q.zero_point.assign(params.weight_scale.size(), 0);
-  q.bits = params.weight_bits;
+  q.bits = params.weight_method == WeightMethod::Linear ? params.weight_bits : 8;
   q.is_signed = true;
   if (params.per_channel) q.axis = 0;
   return q;
@@ -128,7 +140,13 @@ void IntGemm::run(const uint8_t* a, int64_t m, uint8_t* c) const {
 
 void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) const {
   const int stored = storage_bits(params.weight_bits);
-  if (stored == 8) {
+  if (params.weight_method != WeightMethod::Linear) {
+    const Tensor idx = params.indices.contiguous();
+    const auto packed = pack_indices(idx.data<uint8_t>(), idx.numel(), params.weight_bits);
+    out[prefix + ".weight"] = from_vector<uint8_t>(packed, {static_cast<int64_t>(packed.size())});
+    out[prefix + ".codebook"] =
+        from_vector<int8_t>(params.codebook, {static_cast<int64_t>(params.codebook.size())});
+  } else if (stored == 8) {
     out[prefix + ".weight"] = params.qweight;
   } else {
     const Tensor w = params.qweight.contiguous();
@@ -145,7 +163,8 @@ void IntGemm::export_tensors(const std::string& prefix, nn::StateDict& out) cons
 
 std::string IntGemm::options() const {
   return cat("weight_bits=", params.weight_bits, ", granularity=", params.per_channel ? "channel" : "tensor",
-             ", relu=", params.relu ? 1 : 0);
+             ", relu=", params.relu ? 1 : 0,
+             params.weight_method == WeightMethod::Linear ? std::string() : ", weights=" + to_string(params.weight_method));
 }
 
 std::string QuantizedLinear::describe() const {

@@ -35,6 +35,7 @@
 #include "nn/state_dict.h"
 #include "quant/kernels/qgemm.h"
 #include "quant/kernels/im2col_u8.h"
+#include "quant/math/nonlinear.h"
 #include "quant/math/qparams.h"
 
 namespace qgrad::quant {
@@ -65,9 +66,16 @@ class IntLayer {
 // quant/intmodel/int_model_file.h). The requantization multipliers are not stored: they are
 // derived from the three scales by the same double computation either way (as TFLite derives
 // them from its stored scales), so they come out bit for bit the same.
+// Non-linear weights (quant/math/nonlinear.h, int_codebook): the kernels still take int8 codes
+// qweight[i] = codebook[indices[i]] at a per-tensor scale, but the file stores the weight_bits-bit
+// indices and the 2^weight_bits int8 levels instead of the codes (the expansion happens at load).
 struct IntGemmParams {
   Tensor qweight;                          // int8 [out, k], codes in the symmetric weight_bits range
-  int weight_bits = 8;
+                                           // (codebook weights: any of the levels, in [-127, 127])
+  int weight_bits = 8;                     // codebook weights: bits per index
+  WeightMethod weight_method = WeightMethod::Linear;
+  std::vector<int8_t> codebook;            // [2^weight_bits] (non-linear only)
+  Tensor indices;                          // uint8 [out, k] (non-linear only)
   bool per_channel = true;                 // weight_scale has `out` entries, else one
   std::vector<float> weight_scale;
   std::vector<int32_t> bias;               // [out]
@@ -79,6 +87,9 @@ struct IntGemmParams {
   // bias [out] (undefined: zeros): bias_q[c] = round(b[c] / (s_in s_w[c])).
   static IntGemmParams from_float(const Tensor& weight, const Tensor& bias, const QParams& w_qp,
                                   const QParams& in_qp, const QParams& out_qp, bool relu);
+  // A non-linear weight's codebook (over a weight of shape [out, ...]) and the float bias, as above.
+  static IntGemmParams from_codebook(const IntCodebook& codebook, WeightMethod method, const Tensor& bias,
+                                     const QParams& in_qp, const QParams& out_qp, bool relu);
 };
 
 // The stored parameters plus what is derived from them: the weight packed for the dispatched
@@ -97,10 +108,12 @@ class IntGemm {
   // The weight's quantization parameters (symmetric, axis 0 when per channel).
   QParams weight_qparams() const;
   QParams output_qparams() const;  // per-tensor unsigned, bits from qmax
-  // Under prefix + ".": weight (int8 [out, k] at 8 bits, else uint8 packed codes, quant/math/packing.h),
+  // Under prefix + ".": weight (int8 [out, k] at 8 bits, else uint8 packed codes, quant/math/packing.h;
+  // non-linear: uint8 packed indices, and codebook int8 [2^weight_bits]),
   // weight_scale, bias, zero_points [in_zp, out_zp, qmin, qmax], scales [s_in, s_out].
   void export_tensors(const std::string& prefix, nn::StateDict& out) const;
-  // "weight_bits=8, granularity=channel, relu=1": the options every GEMM layer's line carries.
+  // "weight_bits=8, granularity=channel, relu=1": the options every GEMM layer's line carries
+  // (non-linear weights add ", weights=kmeans" or ", weights=pow2").
   std::string options() const;
 
   const IntGemmParams params;

@@ -5,7 +5,8 @@
 //               the clamp, output qparams from the closing FakeQuantize; any groups (depthwise
 //               included), dilation, stride, padding and kernel_h x kernel_w
 //   file line   QuantizedConv2d(in=, out=, kernel= | kernel_h=, kernel_w=, stride=, padding=,
-//               [dilation=,] [groups=,] weight_bits=, granularity=, relu=)   (absent: 1)
+//               [dilation=,] [groups=,] weight_bits=, granularity=, relu=, [weights=])
+//               (absent: dilation, groups 1; weights linear, else kmeans | pow2: a codebook)
 // A Conv2d the config keeps in float is copied as it is (and may not be followed by BatchNorm2d).
 // Tests: tests/quant/test_convert.cpp, tests/quant/test_grouped_conv.cpp.
 #include "core/error.h"
@@ -38,9 +39,9 @@ size_t prepare(PrepareStep& s) {
   s.quantize_input(c);
   std::shared_ptr<QatConv2d> qat;
   if (bn) {
-    qat = std::make_shared<QatConvBn2d>(*conv, *bn, c.weight);
+    qat = std::make_shared<QatConvBn2d>(*conv, *bn, c.weight, c.weight_method);
   } else {
-    qat = std::make_shared<QatConv2d>(*conv, c.weight);
+    qat = std::make_shared<QatConv2d>(*conv, c.weight, c.weight_method);
   }
   qat->set_input_quantizer(s.grid);
   s.out.add(qat);

@@ -2,7 +2,7 @@
 //   float       Linear [+ ReLU]
 //   fake-quant  [FakeQuantize] QatLinear [ReLU] FakeQuantize
 //   integer     QuantizedLinear (the ReLU fused into the clamp)
-//   file line   QuantizedLinear(in=, out=, weight_bits=, granularity=, relu=)
+//   file line   QuantizedLinear(in=, out=, weight_bits=, granularity=, relu=, [weights=kmeans|pow2])
 // A Linear the config keeps in float is copied as it is.
 // Tests: tests/quant/test_convert.cpp, tests/quant/test_int_model_file.cpp.
 #include "nn/activations.h"
@@ -26,7 +26,7 @@ size_t prepare(PrepareStep& s) {
   }
   const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
   s.quantize_input(c);
-  auto qat = std::make_shared<QatLinear>(*lin, c.weight);
+  auto qat = std::make_shared<QatLinear>(*lin, c.weight, c.weight_method);
   qat->set_input_quantizer(s.grid);
   s.out.add(qat);
   if (relu) s.out.add(nn::ReLU());

@@ -174,4 +174,85 @@ Tensor PowerOfTwo::reconstruct() const {
   return out;
 }
 
+// --- on the integer grid ----------------------------------------------------------------------
+
+WeightMethod parse_weight_method(const std::string& name) {
+  if (name == "linear") return WeightMethod::Linear;
+  if (name == "kmeans") return WeightMethod::KMeans;
+  if (name == "pow2") return WeightMethod::PowerOfTwo;
+  fail("parse_weight_method", "unknown weight method '", name, "' (expected linear, kmeans or pow2)");
+}
+
+std::string to_string(WeightMethod method) {
+  return method == WeightMethod::Linear ? "linear" : method == WeightMethod::KMeans ? "kmeans" : "pow2";
+}
+
+Tensor IntCodebook::codes() const {
+  const char* op = "IntCodebook::codes";
+  check(indices.dtype() == DType::UInt8, op, "indices must be uint8, got ", dtype_name(indices.dtype()));
+  Tensor ic = indices.contiguous();
+  const uint8_t* idx = ic.data<uint8_t>();
+  Tensor out = empty(indices.shape(), DType::Int8);
+  int8_t* o = out.data<int8_t>();
+  for (int64_t i = 0; i < ic.numel(); ++i) {
+    check(idx[i] < levels.size(), op, "index ", int(idx[i]), " at ", i, " is past the ", levels.size(),
+          "-entry codebook");
+    o[i] = levels[idx[i]];
+  }
+  return out;
+}
+
+QParams IntCodebook::qparams() const {
+  QParams q;
+  q.scale = {scale};
+  q.zero_point = {0};
+  q.bits = 8;
+  q.is_signed = true;
+  return q;
+}
+
+Tensor IntCodebook::reconstruct() const {
+  const Tensor c = codes();
+  const int8_t* q = c.data<int8_t>();
+  Tensor out = empty(c.shape());
+  float* o = out.data<float>();
+  for (int64_t i = 0; i < c.numel(); ++i) o[i] = scale * static_cast<float>(q[i]);
+  return out;
+}
+
+IntCodebook int_codebook(const Tensor& weight, WeightMethod method, int bits) {
+  const char* op = "int_codebook";
+  check(method != WeightMethod::Linear, op, "linear weights have no codebook");
+  IntCodebook cb;
+  cb.bits = bits;
+  cb.levels.assign(size_t{1} << bits, 0);
+  if (method == WeightMethod::KMeans) {
+    check_bits(bits, op);
+    const Codebook km = kmeans_quantize(weight, {.bits = bits});
+    const std::vector<float> c = km.centroids.to_vector();
+    float amax = 0;
+    for (float v : c) amax = std::max(amax, std::abs(v));
+    if (amax > 0) cb.scale = amax / 127.f;
+    for (size_t j = 0; j < c.size(); ++j)
+      cb.levels[j] = static_cast<int8_t>(std::clamp(std::round(c[j] / cb.scale), -127.f, 127.f));
+    cb.indices = km.indices;
+    return cb;
+  }
+  check(bits >= 2 && bits <= 4, op, "power-of-two levels on the int8 grid need bits in 2..4, got ", bits,
+        " (the largest level is 2^(2^(bits-1) - 2))");
+  const PowerOfTwo p = power_of_two_quantize(weight, bits);
+  cb.scale = std::ldexp(1.f, p.k_min);
+  check(std::isnormal(cb.scale), op, "the smallest power of two 2^", p.k_min, " is not a normal float");
+  const int half = 1 << (bits - 1);
+  for (int i = 0; i < (1 << bits); ++i) {
+    const int m = i >= half ? i - (1 << bits) : i;  // the code the field i holds
+    if (m != 0 && m != -half) cb.levels[static_cast<size_t>(i)] = static_cast<int8_t>((m < 0 ? -1 : 1) << (std::abs(m) - 1));
+  }
+  cb.indices = empty(weight.shape(), DType::UInt8);
+  const int8_t* code = p.codes.data<int8_t>();
+  uint8_t* idx = cb.indices.data<uint8_t>();
+  for (int64_t i = 0; i < p.codes.numel(); ++i) idx[i] = static_cast<uint8_t>(code[i] & ((1 << bits) - 1));
+  return cb;
+}
+
 }  // namespace qgrad::quant

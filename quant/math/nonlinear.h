@@ -20,11 +20,24 @@
 // 2^(k_min - 1) between 0 and 2^k_min), ties away from zero like the linear quantizer, and
 // anything above 2^k_max to 2^k_max. A stored code is sign * (k - k_min + 1).
 //
+// On the integer model's grid (int_codebook): the integer kernels multiply int8 codes by a
+// scale, so a non-linear weight becomes a small codebook of int8 levels at one per-tensor scale s
+// plus each weight's index into it, and w_hat = s * level[index] is what both the fake-quant and
+// the integer model compute with:
+//   kmeans: s = max_j |c_j| / 127, level_j = round(c_j / s)   (two close centroids may merge)
+//   pow2:   s = 2^k_min, the level of code m is sign(m) 2^(|m| - 1), exact; the largest,
+//           2^(2^(bits-1) - 2), fits int8 for bits <= 4 only
+// index = the k-means cluster, or the power-of-two code as a bits-bit two's complement field
+// (the unused field -2^(bits-1) has level 0).
+//
 // Compare either with linear quantization at the same bits through quant/math/metrics.h.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "core/tensor.h"
+#include "quant/math/qparams.h"
 
 namespace qgrad::quant {
 
@@ -55,5 +68,26 @@ struct PowerOfTwo {
 
 // bits in 2..8 (sign included).
 PowerOfTwo power_of_two_quantize(const Tensor& weight, int bits);
+
+// How a layer's weights are quantized: the linear grid of quant/math/quantize.h, or one of the
+// two non-linear methods above.
+enum class WeightMethod { Linear, KMeans, PowerOfTwo };
+// "linear" | "kmeans" | "pow2"; fails listing the known names.
+WeightMethod parse_weight_method(const std::string& name);
+std::string to_string(WeightMethod method);
+
+struct IntCodebook {
+  int bits = 0;                // index bits: levels has 2^bits entries
+  std::vector<int8_t> levels;  // in [-127, 127]
+  Tensor indices;              // uint8, the weight's shape
+  float scale = 1;             // real = scale * level
+  // levels[indices], int8 of the indices' shape; fails on an index past the codebook.
+  Tensor codes() const;
+  Tensor reconstruct() const;  // scale * levels[indices], float32
+  QParams qparams() const;     // per-tensor symmetric 8-bit at scale
+};
+
+// The codebook of a non-linear method (see above); bits in 2..8 for kmeans, 2..4 for pow2.
+IntCodebook int_codebook(const Tensor& weight, WeightMethod method, int bits);
 
 }  // namespace qgrad::quant

@@ -57,4 +57,24 @@ std::vector<int8_t> unpack_codes(const uint8_t* packed, int64_t packed_size, int
   return out;
 }
 
+// An index is stored as the signed code whose two's complement field holds its bits.
+std::vector<uint8_t> pack_indices(const uint8_t* indices, int64_t n, int bits) {
+  const int stored = storage_bits(bits), field = 1 << stored;
+  std::vector<int8_t> codes(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int v = indices[i];
+    check(v < (1 << bits), "pack_indices", "index ", v, " at ", i, " does not fit in ", bits, " bits");
+    codes[static_cast<size_t>(i)] = static_cast<int8_t>(v >= field / 2 ? v - field : v);
+  }
+  return pack_codes(codes.data(), n, stored);
+}
+
+std::vector<uint8_t> unpack_indices(const uint8_t* packed, int64_t packed_size, int64_t n, int bits) {
+  const int stored = storage_bits(bits);
+  const std::vector<int8_t> codes = unpack_codes(packed, packed_size, n, stored);
+  std::vector<uint8_t> out(codes.size());
+  for (size_t i = 0; i < codes.size(); ++i) out[i] = static_cast<uint8_t>(codes[i] & ((1 << stored) - 1));
+  return out;
+}
+
 }  // namespace qgrad::quant

@@ -12,6 +12,8 @@
 // The unused fields of the last byte are zero. b = 8 is accepted and is a plain copy.
 // Representable codes: [-2^(b-1), 2^(b-1) - 1] = [-8, 7] for 4 bits, [-2, 1] for 2 bits
 // (symmetric weights only use [-7, 7] and [-1, 1]; the extra negative code round-trips too).
+// Codebook indices (quant/math/nonlinear.h), unsigned in [0, 2^bits - 1], take the same layout at
+// the width storage_bits(bits): each field holds the index's bits, so a 3-bit index takes 4 bits.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -30,5 +32,11 @@ std::vector<uint8_t> pack_codes(const int8_t* codes, int64_t n, int bits);
 // Unpacks n codes from packed (which must hold exactly packed_bytes(n, bits) bytes); fails when
 // the padding fields of the last byte are not zero (a sign of a corrupted or mislabelled file).
 std::vector<int8_t> unpack_codes(const uint8_t* packed, int64_t packed_size, int64_t n, int bits);
+
+// n indices of `bits` bits (2..8) in storage_bits(bits) fields; fails on an index >= 2^bits.
+std::vector<uint8_t> pack_indices(const uint8_t* indices, int64_t n, int bits);
+// The inverse; fails as unpack_codes does. Fields past 2^bits (a 3-bit index field holding 8..15)
+// are returned as they are: the caller checks them against its codebook.
+std::vector<uint8_t> unpack_indices(const uint8_t* packed, int64_t packed_size, int64_t n, int bits);
 
 }  // namespace qgrad::quant

@@ -3,7 +3,9 @@
 // folded BatchNorm), low-bit weights are stored packed, and damaged or mismatched files are
 // refused with a message naming the tensor or layer; the input spec (the preprocessing) round-trips,
 // is validated, may be absent (older files), and predict_pixels from it alone reproduces the
-// data loader + forward path bit for bit.
+// data loader + forward path bit for bit. Non-linear (k-means, power-of-two) weights: the integer
+// model equals the fake-quant model exactly, the file holds packed indices and an int8 codebook,
+// and a damaged codebook is refused.
 #include <catch2/catch.hpp>
 #include <zlib.h>
 
@@ -474,5 +476,128 @@ TEST_CASE("IntModel::predict_pixels: from raw pixels and the spec alone, the pro
                                                                           spec.shape.width})),
                       Contains("expects uint8 [N, " + std::to_string(spec.shape.channels)));
   }
+  std::remove(path.c_str());
+}
+
+namespace {
+
+// A small conv net with a folded BatchNorm: prepare with the weight method at `bits` (the first
+// and last layer at 8 bits, linear), calibrate, freeze.
+std::shared_ptr<nn::Sequential> nonlinear_fake_quant(const nn::Sequential& model, const Tensor& calib,
+                                                     WeightMethod method, int bits) {
+  auto q = prepare(model, default_qconfig(model, {.weight_bits = bits, .activation_bits = 8,
+                                                  .weight_method = method}));
+  {
+    NoGradGuard no_grad;
+    (*q)(calib);
+  }
+  set_observe(*q, false);
+  set_fake_quant(*q, true);
+  return q;
+}
+
+std::shared_ptr<nn::Sequential> codebook_net(Generator& gen) {
+  auto m = std::make_shared<nn::Sequential>(
+      nn::Conv2d({.in = 1, .out = 4, .kernel = 3, .padding = 1}, gen), nn::ReLU(),
+      nn::Conv2d({.in = 4, .out = 6, .kernel = 3, .bias = false}, gen), nn::BatchNorm2d({.features = 6}), nn::ReLU(),
+      nn::Conv2d({.in = 6, .out = 5, .kernel = 3, .stride = 2}, gen), nn::ReLU(), nn::Flatten(),
+      nn::Linear({.in = 5 * 2 * 2, .out = 7}, gen), nn::ReLU(), nn::Linear({.in = 7, .out = 3}, gen));
+  NoGradGuard no_grad;  // non-trivial BN running statistics
+  m->train();
+  (*m)(randn({8, 1, 8, 8}, gen));
+  m->eval();
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("int model file: k-means and power-of-two weights, integer == fake-quant exactly, file round trip", "[quant]") {
+  Generator gen(61);
+  auto model = codebook_net(gen);
+  const Tensor calib = randn({16, 1, 8, 8}, gen), x = randn({24, 1, 8, 8}, gen);
+  const std::string path = "test_int_model_codebook.safetensors";
+  for (WeightMethod method : {WeightMethod::KMeans, WeightMethod::PowerOfTwo}) {
+    for (int bits : {2, 3, 4}) {
+      INFO(to_string(method) << ", " << bits << " bits");
+      auto fq = nonlinear_fake_quant(*model, calib, method, bits);
+      auto im = convert(*fq);
+      NoGradGuard no_grad;
+      CHECK((*fq)(x).to_vector() == (*im)(x).to_vector());
+      save_int_model(path, *im);
+      const IntModelFile f = read_int_model(path);
+      CHECK(f.model->forward_int(quantize(x, f.model->input_qparams)).to_vector<uint8_t>() ==
+            im->forward_int(quantize(x, im->input_qparams)).to_vector<uint8_t>());
+      const nn::SafeTensors st = nn::load_safetensors(path);
+      int codebook_layers = 0;
+      for (size_t i = 0; i < im->layers.size(); ++i) {
+        const IntGemm* g = im->layers[i]->gemm();
+        if (!g || g->params.weight_method == WeightMethod::Linear) continue;
+        ++codebook_layers;
+        const std::string name = std::to_string(i);
+        CHECK_THAT(im->layers[i]->describe(), Contains("weight_bits=" + std::to_string(bits)) &&
+                                                  Contains("weights=" + to_string(method)));
+        const Tensor w = st.tensors.at(name + ".weight"), cb = st.tensors.at(name + ".codebook");
+        const int64_t n = g->params.qweight.numel();
+        CHECK(w.dtype() == DType::UInt8);
+        CHECK(w.numel() == (n * (bits == 2 ? 2 : 4) + 7) / 8);
+        CHECK(cb.dtype() == DType::Int8);
+        CHECK(cb.shape() == Shape{int64_t{1} << bits});
+        const IntGemm* lg = f.model->layers[i]->gemm();
+        CHECK(lg->params.codebook == cb.to_vector<int8_t>());
+        CHECK(lg->params.indices.to_vector<uint8_t>() == g->params.indices.to_vector<uint8_t>());
+        // The loaded codes are the codebook's levels at the stored indices: what the kernels take.
+        const auto codes = lg->params.qweight.to_vector<int8_t>();
+        const auto idx = lg->params.indices.to_vector<uint8_t>();
+        bool expanded = true;
+        for (size_t j = 0; j < codes.size(); ++j) expanded &= codes[j] == lg->params.codebook[idx[j]];
+        CHECK(expanded);
+        CHECK(codes == g->params.qweight.to_vector<int8_t>());
+      }
+      CHECK(codebook_layers == 3);  // the first and the last layer stay linear at 8 bits
+    }
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("int model file: a damaged codebook or index is refused naming file and tensor", "[quant]") {
+  Generator gen(62);
+  auto model = codebook_net(gen);
+  auto im = convert(*nonlinear_fake_quant(*model, randn({16, 1, 8, 8}, gen), WeightMethod::KMeans, 3));
+  const std::string path = "test_int_model_bad_codebook.safetensors";
+  auto fresh = [&] { save_int_model(path, *im); };
+  // Layer 2 is the strided conv: 5 x 54 3-bit indices in 4-bit fields, 135 bytes.
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) {
+    Tensor w = st.tensors.at("2.weight").clone();
+    w.data<uint8_t>()[5] = static_cast<uint8_t>((w.data<uint8_t>()[5] & 0x0f) | 0xb0);  // index 11 at 11
+    st.tensors["2.weight"] = w;
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains(path) && Contains("tensor '2.weight'") &&
+                                              Contains("index 11 at 11 is past the 8-entry codebook"));
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors["2.codebook"] = from_vector<int8_t>({1, 2, 3, 4}, {4}); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains(path) && Contains("tensor '2.codebook' is int8 [4], expected int8 [8]"));
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) {
+    Tensor c = st.tensors.at("2.codebook").clone();
+    c.data<int8_t>()[0] = -128;
+    st.tensors["2.codebook"] = c;
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '2.codebook'") && Contains("level -128 at 0 is outside [-127, 127]"));
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) { st.tensors.erase("2.codebook"); });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("tensor '2.codebook' is missing"));
+  fresh();
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find("weights=kmeans"), 14, "weights=lloyd");
+  });
+  CHECK_THROWS_WITH(load_int_model(path), Contains("layer 1 (QuantizedConv2d): weights 'lloyd' is not kmeans or pow2"));
+  fresh();  // a linear line with a codebook left over: the codebook is unexpected
+  rewrite(path, [](nn::SafeTensors& st) {
+    auto& l = st.metadata["qgrad.int_layers"];
+    l.replace(l.find(", weights=kmeans"), 16, "");
+  });
+  CHECK_THROWS(load_int_model(path));
   std::remove(path.c_str());
 }

@@ -1,11 +1,13 @@
 // Non-linear quantization: k-means codebooks (structure, nearest assignment, a hand example,
 // error against linear quantization on a bimodal distribution, the centroid gradient) and
-// power-of-two quantization (levels, a hand example), plus misuse.
+// power-of-two quantization (levels, a hand example), plus misuse; both on the int8 grid of the
+// integer model (int_codebook) and the packing of their indices.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "qgrad.h"
+#include "quant/math/packing.h"
 #include "quant/quant.h"
 
 using namespace qgrad;
@@ -121,4 +123,39 @@ TEST_CASE("non-linear quantization misuse is reported", "[quant]") {
   CHECK_THROWS_WITH(codebook_gradient(ones({2}), ones({2}), 4), Contains("indices must be uint8, got float32"));
   CHECK_THROWS_WITH(codebook_reconstruct(ones({3}), idx), Contains("index 3 is past the 3-entry codebook"));
   CHECK_THROWS_WITH(power_of_two_quantize(ones({2}), 1), Contains("power_of_two_quantize: bits must be in 2..8, got 1"));
+}
+
+TEST_CASE("int_codebook: int8 levels at one scale; power-of-two exact, k-means within half a step", "[quant]") {
+  Tensor w = bimodal(4000, 7);
+  for (int bits : {2, 3, 4}) {
+    INFO(bits << " bits");
+    const IntCodebook p = int_codebook(w, WeightMethod::PowerOfTwo, bits);
+    REQUIRE(p.levels.size() == size_t{1} << bits);
+    CHECK(p.reconstruct().to_vector() == power_of_two_quantize(w, bits).reconstruct().to_vector());
+    const IntCodebook k = int_codebook(w, WeightMethod::KMeans, bits);
+    const auto exact = kmeans_quantize(w, {.bits = bits}).reconstruct().to_vector(), r = k.reconstruct().to_vector();
+    for (size_t i = 0; i < r.size(); ++i) REQUIRE(std::fabs(r[i] - exact[i]) <= 0.5f * k.scale * 1.0001f);
+    for (const IntCodebook* cb : {&p, &k}) {
+      for (int8_t l : cb->levels) CHECK(l >= -127);
+      CHECK(cb->qparams().scale == std::vector<float>{cb->scale});
+      CHECK(cb->qparams().bits == 8);
+    }
+  }
+  CHECK_THROWS_WITH(int_codebook(w, WeightMethod::PowerOfTwo, 5), Contains("need bits in 2..4, got 5"));
+  CHECK_THROWS_WITH(int_codebook(w, WeightMethod::Linear, 4), Contains("linear weights have no codebook"));
+  CHECK_THROWS_WITH(parse_weight_method("log"), Contains("unknown weight method 'log'"));
+  CHECK(parse_weight_method(to_string(WeightMethod::PowerOfTwo)) == WeightMethod::PowerOfTwo);
+}
+
+TEST_CASE("pack_indices / unpack_indices round-trip every index at 2..8 bits", "[quant]") {
+  for (int bits = 2; bits <= 8; ++bits) {
+    INFO(bits << " bits");
+    std::vector<uint8_t> idx;
+    for (int i = 0; i < 3 * (1 << bits) + 1; ++i) idx.push_back(static_cast<uint8_t>((i * 5) % (1 << bits)));
+    const auto packed = pack_indices(idx.data(), static_cast<int64_t>(idx.size()), bits);
+    CHECK(static_cast<int64_t>(packed.size()) == packed_bytes(static_cast<int64_t>(idx.size()), storage_bits(bits)));
+    CHECK(unpack_indices(packed.data(), static_cast<int64_t>(packed.size()), static_cast<int64_t>(idx.size()), bits) == idx);
+  }
+  const uint8_t eight = 8;
+  CHECK_THROWS_WITH(pack_indices(&eight, 1, 3), Contains("index 8 at 0 does not fit in 3 bits"));
 }
