@@ -1,5 +1,6 @@
 // convert: a prepared (and calibrated or QAT-trained) fake-quant Sequential -> IntModel, an
-// integer-only network (quant/intmodel/int_modules.h). Walks the prepared sequence:
+// integer-only network (quant/intmodel/int_modules.h). Walks the prepared sequence, asking the
+// registry (quant/layers/registry.h) at each position which layer's integer twin begins there:
 //   FakeQuantize (model input)                  -> the input quantizer (float -> uint8)
 //   QatConv2d | QatConvBn2d [ReLU] FakeQuantize -> QuantizedConv2d (BN already folded, ReLU in
 //                                                  the clamp, output qparams from the FakeQuantize)
@@ -11,7 +12,8 @@
 //                                                  add requantized to the FakeQuantize's qparams
 // IntModel::forward(x float) quantizes x, runs the integer layers, and dequantizes the last
 // uint8 output into float logits (the same values the fake-quant model's last FakeQuantize
-// produces, up to the rounding differences documented in int_modules.h).
+// produces: the fake-quant model forwards its conv/linear layers' integer codes, docs/quantization.md
+// §7; average pools and residual adds may differ by one step on exact ties).
 // IntModel::predict_pixels runs raw uint8 images with only what the model carries (its
 // input_spec, quant/intmodel/input_spec.h): the deployment path, which a file alone allows.
 // Every Conv2d/Linear must be quantized with symmetric weights; the model must start with its

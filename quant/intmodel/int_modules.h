@@ -5,8 +5,8 @@
 //   with M[c] ~ M0[c] 2^-(31 + shift[c]) (quantize_multiplier), bias_q[c] = round(b[c] / (s_in s_w[c])),
 //   weights int8 symmetric (zero point 0), qmin = zp_out when a ReLU is fused (the clamp is the
 //   ReLU), else 0. Rounding of the requantization: to nearest, ties toward +infinity (see
-//   quant/kernels/requantize.h); the fake-quant model rounds ties away from zero, so the two
-//   can differ by one step on exact ties of negative values.
+//   quant/kernels/requantize.h). The fake-quant model forwards these layers' own output codes
+//   (quant/fakequant/qat_modules.h, "exact forward"), so the two agree exactly here.
 //     Linear: x [N, in] -> [N, out];  Conv2d (groups 1, dilation 1): x [N, H, W, C] -> im2col_u8
 //     (padding = zp_in) -> one GEMM over all N Ho Wo rows -> [N, Ho, Wo, O]; grouped (depthwise)
 //     or dilated convs run the same sum directly (kernels/conv_direct_u8.h), one output pixel at
