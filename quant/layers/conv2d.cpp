@@ -53,13 +53,7 @@ size_t prepare(PrepareStep& s) {
 
 size_t convert(ConvertStep& s) {
   auto* conv = s.at<QatConv2d>(s.i);  // QatConvBn2d is one too
-  if (!conv) return 0;
-  const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
-  const size_t fq_at = s.i + 1 + (relu ? 1 : 0);
-  const QParams out = s.output_qparams(fq_at, conv->type_name());
-  s.layers.push_back(conv->integer_twin(s.current, out, relu));
-  s.current = out;
-  return fq_at + 1 - s.i;
+  return conv ? s.integer_twin(*conv) : 0;
 }
 
 std::unique_ptr<IntLayer> load(IntLayerSource& src) {

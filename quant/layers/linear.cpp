@@ -37,13 +37,7 @@ size_t prepare(PrepareStep& s) {
 
 size_t convert(ConvertStep& s) {
   auto* lin = s.at<QatLinear>(s.i);
-  if (!lin) return 0;
-  const bool relu = s.at<nn::ReLU>(s.i + 1) != nullptr;
-  const size_t fq_at = s.i + 1 + (relu ? 1 : 0);
-  const QParams out = s.output_qparams(fq_at, lin->type_name());
-  s.layers.push_back(lin->integer_twin(s.current, out, relu));
-  s.current = out;
-  return fq_at + 1 - s.i;
+  return lin ? s.integer_twin(*lin) : 0;
 }
 
 std::unique_ptr<IntLayer> load(IntLayerSource& src) {

@@ -1,6 +1,7 @@
 #include "quant/layers/registry.h"
 
 #include "core/error.h"
+#include "nn/activations.h"
 #include "quant/fakequant/prepare.h"
 #include "quant/intmodel/convert.h"
 
@@ -56,6 +57,15 @@ QParams ConvertStep::output_qparams(size_t j, const std::string& what) const {
   auto* fq = at<FakeQuantize>(j);
   check(fq != nullptr, "convert", what, " at position ", where, j - 1, " must be followed by a FakeQuantize");
   return fq->qparams();
+}
+
+size_t ConvertStep::integer_twin(QatLayer& layer) {
+  const bool relu = at<nn::ReLU>(i + 1) != nullptr;
+  const size_t fq_at = i + 1 + (relu ? 1 : 0);
+  const QParams out = output_qparams(fq_at, layer.type_name());
+  layers.push_back(layer.integer_twin(current, out, relu));
+  current = out;
+  return fq_at + 1 - i;
 }
 
 }  // namespace qgrad::quant

@@ -20,6 +20,7 @@
 #include "nn/module.h"
 #include "nn/sequential.h"
 #include "quant/fakequant/fake_quantize_module.h"
+#include "quant/fakequant/qat_modules.h"
 #include "quant/fakequant/qconfig.h"
 #include "quant/intmodel/int_layer_io.h"
 #include "quant/intmodel/int_modules.h"
@@ -80,6 +81,9 @@ struct ConvertStep {
   }
   // The qparams of the FakeQuantize at position j that closes `what` (fails if none is there).
   QParams output_qparams(size_t j, const std::string& what) const;
+  // The pattern every QAT layer closes with: prepared[i] = layer, [ReLU], FakeQuantize. Appends
+  // layer's integer twin (the ReLU fused into its clamp) and returns the modules used.
+  size_t integer_twin(QatLayer& layer);
   // A prepared residual branch converted by the same rules from input qparams `in`; returns
   // the qparams of its output.
   QParams branch(const nn::Sequential& b, const std::string& where, const QParams& in, IntLayers& out) const;
