@@ -49,37 +49,42 @@ Tensor QatLayer::forward(const Tensor& x) {
   auto [w, b] = effective_weight_bias();
   Tensor wq = w;
   QParams w_qp;
+  std::optional<IntCodebook> codebook;
   if (weight_method_ == WeightMethod::Linear) {
     wq = (*weight_fq_)(w);
     if (weight_fq_->fake_quantizing()) w_qp = weight_fq_->qparams();
   } else if (weight_fq_->fake_quantizing()) {
-    const IntCodebook cb = int_codebook(w.detach(), weight_method_, weight_bits());
-    w_qp = cb.qparams();
+    codebook = int_codebook(w.detach(), weight_method_, weight_bits());
+    w_qp = codebook->qparams();
     // Straight through: the forward value is the codebook's, the gradient reaches w unchanged.
-    wq = add(w, sub(cb.reconstruct(), w.detach()));
+    wq = add(w, sub(codebook->reconstruct(), w.detach()));
   }
-  input_codes_ = Tensor();
+  pending_.reset();
   if (input_fq_ && weight_fq_->fake_quantizing() && input_fq_->fake_quantizing() && input_fq_->has_qparams()) {
-    input_qparams_ = input_fq_->qparams();
-    if (b.defined()) b = fake_quantize_bias(b, input_qparams_.scale[0], w_qp);
-    if (symmetric(w_qp) && unsigned_per_tensor(input_qparams_)) {
+    const QParams in_qp = input_fq_->qparams();
+    if (symmetric(w_qp) && unsigned_per_tensor(in_qp)) {
       NoGradGuard no_grad;
-      input_codes_ = quantize(x.detach().contiguous(), input_qparams_);
+      pending_ = Pending{quantize(x.detach().contiguous(), in_qp), in_qp, w.detach(),
+                         b.defined() ? b.detach() : Tensor(), w_qp, std::move(codebook)};
     }
+    if (b.defined()) b = fake_quantize_bias(b, in_qp.scale[0], w_qp);
   }
   return apply(x, wq, b);
 }
 
+IntGemmParams QatLayer::gemm_params(const Tensor& w, const Tensor& b, const QParams& w_qp, const IntCodebook* codebook,
+                                    const QParams& in, const QParams& out, bool relu) const {
+  if (codebook) return IntGemmParams::from_codebook(*codebook, weight_method_, b, in, out, relu);
+  return IntGemmParams::from_float(w, b, w_qp, in, out, relu);
+}
+
 std::unique_ptr<IntLayer> QatLayer::integer_twin(const QParams& in, const QParams& out, bool relu) {
   NoGradGuard no_grad;
-  if (weight_method_ == WeightMethod::Linear) {
-    const QParams wq = weight_qparams();
-    const auto [w, b] = effective_weight_bias();
-    return make_integer(IntGemmParams::from_float(w, b, wq, in, out, relu));
-  }
   const auto [w, b] = effective_weight_bias();
-  return make_integer(
-      IntGemmParams::from_codebook(int_codebook(w, weight_method_, weight_bits()), weight_method_, b, in, out, relu));
+  if (weight_method_ == WeightMethod::Linear)
+    return make_integer(gemm_params(w, b, weight_qparams(), nullptr, in, out, relu));
+  const IntCodebook codebook = int_codebook(w, weight_method_, weight_bits());
+  return make_integer(gemm_params(w, b, codebook.qparams(), &codebook, in, out, relu));
 }
 
 Tensor QatLayer::quantized_weight(const Tensor& w) {
@@ -89,13 +94,15 @@ Tensor QatLayer::quantized_weight(const Tensor& w) {
 }
 
 Tensor QatLayer::integer_output(const QParams& out, bool relu) {
-  if (!input_codes_.defined() || !unsigned_per_tensor(out)) return Tensor();
-  const Tensor codes = std::move(input_codes_);
-  input_codes_ = Tensor();
-  const auto twin = integer_twin(input_qparams_, out, relu);
+  if (!pending_ || !unsigned_per_tensor(out)) return Tensor();
+  const Pending p = std::move(*pending_);
+  pending_.reset();
+  NoGradGuard no_grad;
+  const auto twin = make_integer(gemm_params(p.weight, p.bias, p.weight_qparams, p.codebook ? &*p.codebook : nullptr,
+                                             p.input_qparams, out, relu));
   // The integer layers take 4-D activations channels last (quant/intmodel/int_modules.h).
-  if (codes.dim() != 4) return twin->run(codes);
-  return twin->run(codes.permute({0, 2, 3, 1}).contiguous()).permute({0, 3, 1, 2}).contiguous();
+  if (p.input_codes.dim() != 4) return twin->run(p.input_codes);
+  return twin->run(p.input_codes.permute({0, 2, 3, 1}).contiguous()).permute({0, 3, 1, 2}).contiguous();
 }
 
 void reproduce_integer_output(const std::shared_ptr<QatLayer>& layer, FakeQuantize& output, bool relu) {

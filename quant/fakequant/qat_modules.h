@@ -41,6 +41,7 @@
 // otherwise the forward stays the float one.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -86,10 +87,22 @@ class QatLayer : public nn::Module {
   std::shared_ptr<FakeQuantize> weight_fq_;
 
  private:
+  // The GEMM parameters of the integer twin for a weight quantized by w_qp (linear) or codebook.
+  IntGemmParams gemm_params(const Tensor& w, const Tensor& b, const QParams& w_qp, const IntCodebook* codebook,
+                            const QParams& in, const QParams& out, bool relu) const;
+
   WeightMethod weight_method_;
   std::shared_ptr<FakeQuantize> input_fq_;
-  Tensor input_codes_;   // the last forward's input on the input grid (uint8), until used
-  QParams input_qparams_;
+  // What the last forward quantized, kept until its FakeQuantize asks for the integer codes, so
+  // the integer twin is built from it rather than by folding and quantizing the weight again.
+  struct Pending {
+    Tensor input_codes;  // uint8, on the input grid
+    QParams input_qparams;
+    Tensor weight, bias;  // effective, detached (the bias before its rounding)
+    QParams weight_qparams;
+    std::optional<IntCodebook> codebook;  // non-linear weights
+  };
+  std::optional<Pending> pending_;
 };
 
 class QatLinear : public QatLayer {
