@@ -21,4 +21,10 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
   data_.reset(p);
 }
 
+Storage::Storage(void* external, size_t nbytes, std::shared_ptr<void> owner)
+    : owner_(std::move(owner)), external_(external), nbytes_(nbytes), device_(Device::CPU) {
+  check(external != nullptr || nbytes == 0, "Storage", "external memory of ", nbytes,
+        " bytes at a null pointer");
+}
+
 }  // namespace qgrad

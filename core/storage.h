@@ -11,8 +11,12 @@ namespace qgrad {
 class Storage {
  public:
   Storage(size_t nbytes, Device device);
-  void* data() { return data_.get(); }
-  const void* data() const { return data_.get(); }
+  // Memory someone else allocated (a NumPy array's buffer, say): not freed here; `owner` is
+  // held until the storage dies, so the memory outlives every tensor viewing it. Such memory
+  // need not be 64-byte aligned (kernels use unaligned loads for views anyway).
+  Storage(void* external, size_t nbytes, std::shared_ptr<void> owner);
+  void* data() { return external_ ? external_ : data_.get(); }
+  const void* data() const { return external_ ? external_ : data_.get(); }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
 
@@ -21,6 +25,8 @@ class Storage {
     void operator()(void* p) const;
   };
   std::unique_ptr<void, Free> data_;
+  std::shared_ptr<void> owner_;  // external memory only
+  void* external_ = nullptr;
   size_t nbytes_;
   Device device_;
 };

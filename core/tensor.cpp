@@ -389,6 +389,22 @@ Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 Tensor scalar_tensor(float value) { return full({}, value); }
 
+Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,
+                 std::shared_ptr<void> owner) {
+  check(shape.size() == strides.size(), "from_blob", "shape ", shape_str(shape), " and strides ",
+        shape_str(strides), " differ in rank");
+  // The storage spans from element 0 to the farthest element the view reaches.
+  int64_t span = numel(shape) == 0 ? 0 : 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    check(shape[i] >= 0 && strides[i] >= 0, "from_blob", "shape ", shape_str(shape),
+          " with strides ", shape_str(strides), ": sizes and strides must be >= 0");
+    if (numel(shape) > 0) span += (shape[i] - 1) * strides[i];
+  }
+  auto storage = std::make_shared<Storage>(data, static_cast<size_t>(span) * dtype_size(dtype),
+                                           std::move(owner));
+  return Tensor(make_impl(std::move(storage), shape, strides, 0, dtype));
+}
+
 Tensor arange(float start, float stop, float step) {
   check(step != 0.f, "arange", "step must not be zero");
   const double count = std::ceil((static_cast<double>(stop) - start) / step);

@@ -127,6 +127,11 @@ Tensor arange(float start, float stop, float step = 1.f);  // float32, [start, s
 Tensor rand(const Shape& shape, Generator& gen = default_generator());   // U[0, 1)
 Tensor randn(const Shape& shape, Generator& gen = default_generator());  // N(0, 1)
 Tensor scalar_tensor(float value);  // shape []
+// A tensor over memory qgrad did not allocate (e.g. a NumPy array's buffer), without copying:
+// element [i...] at data + sum(i_k * strides[k]) elements. `owner` is kept alive as long as any
+// tensor views the memory. Strides must be >= 0 (a copy is the caller's answer otherwise).
+Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,
+                 std::shared_ptr<void> owner);
 // Copies values into a new tensor of the given shape (T defaults to float, so
 // from_vector({1, 2, 3}, {3}) is float32; from_vector<int8_t>({-1, 2}, {2}) is int8).
 template <class T = float>

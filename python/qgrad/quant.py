@@ -1,0 +1,6 @@
+"""qgrad.quant: see the C++ headers named in each docstring; bound in python/src/quant.cpp."""
+from ._qgrad import quant as _impl
+from ._reexport import public_names
+
+globals().update(public_names(_impl))
+__all__ = sorted(public_names(_impl))
