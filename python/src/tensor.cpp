@@ -200,15 +200,16 @@ Tensor to_tensor(py::handle obj) {
 }
 
 void bind_tensor(py::module_& m) {
-  py::enum_<DType>(m, "dtype")
-      .value("float32", DType::Float32)
+  py::enum_<DType> dtype(m, "dtype");
+  dtype.value("float32", DType::Float32)
       .value("int32", DType::Int32)
       .value("int8", DType::Int8)
       .value("uint8", DType::UInt8)
       .export_values()
-      .def_property_readonly("itemsize", [](DType d) { return dtype_size(d); })
-      .def("__repr__", [](DType d) { return cat("qgrad.", dtype_name(d)); })
-      .def("__str__", [](DType d) { return std::string(dtype_name(d)); });
+      .def_property_readonly("itemsize", [](DType d) { return dtype_size(d); });
+  // Assigned rather than def'd: def would add an overload behind enum_'s own __repr__/__str__.
+  dtype.attr("__repr__") = py::cpp_function([](DType d) { return cat("qgrad.", dtype_name(d)); }, py::is_method(dtype));
+  dtype.attr("__str__") = py::cpp_function([](DType d) { return std::string(dtype_name(d)); }, py::is_method(dtype));
 
   py::class_<Tensor> t(m, "Tensor", py::buffer_protocol(), R"doc(
 An n-dimensional array (float32, int32, int8 or uint8) with reverse-mode autograd.
