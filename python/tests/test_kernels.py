@@ -81,3 +81,15 @@ def test_errors():
     for name in unsupported:
         with pytest.raises(qgrad.Error, match="not supported"):
             kernels.qgemm(a, 0, b, kernel=name)
+
+
+def test_qgemm_from_threads():
+    # qgemm releases the GIL; calls from several Python threads each get their own right answer
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(2)
+    jobs = [(rng.integers(0, 256, size=(40, 150), dtype=np.uint8), int(rng.integers(0, 256)),
+             rng.integers(-127, 128, size=(150, 33), dtype=np.int8)) for _ in range(8)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda j: kernels.qgemm(*j), jobs))
+    for (a, za, b), got in zip(jobs, results):
+        np.testing.assert_array_equal(got, reference(a, za, b))

@@ -517,3 +517,59 @@ def test_wrong_inputs_raise_not_crash():
         quant.load_int_model("/nonexistent/model.safetensors")
     with pytest.raises(TypeError):
         quant.convert(model.state_dict())
+
+
+# --- pure-Python conveniences, packing, non-linear weights through the pipeline -----------------
+
+def test_calibrate_and_freeze_helpers():
+    model = qgrad.nn.model("lenet5", seed=8)
+    data = [mnist_like(20, s) for s in (14, 15)]
+    a = quant.prepare(model)
+    a.train()
+    assert quant.calibrate(a, data) == 2
+    assert a.training  # mode restored
+    quant.freeze(a)
+    b = calibrated(quant.prepare(model), data)  # by hand, as above
+    x = mnist_like(16, 16)
+    np.testing.assert_array_equal(run(a, x), run(b, x))
+    np.testing.assert_array_equal(quant.convert(a).forward_int(quant.quantize(x, b[0].qparams())).numpy(),
+                                  quant.convert(b).forward_int(quant.quantize(x, b[0].qparams())).numpy())
+
+
+def test_pack_codes_layout_and_round_trip():
+    codes = np.array([1, -2, 7, -8, 3], np.int8)
+    packed = quant.pack_codes(codes, 4)
+    assert packed.dtype == np.uint8 and len(packed) == quant.packed_bytes(5, 4) == 3
+    # first code in the low bits, two's complement nibbles, zero padding
+    assert packed.tolist() == [(1 & 15) | ((-2 & 15) << 4), (7 & 15) | ((-8 & 15) << 4), 3]
+    np.testing.assert_array_equal(quant.unpack_codes(packed, 5, 4), codes)
+    rng = np.random.default_rng(17)
+    two = rng.integers(-2, 2, size=37).astype(np.int8)
+    np.testing.assert_array_equal(quant.unpack_codes(quant.pack_codes(two, 2), 37, 2), two)
+    with pytest.raises(qgrad.Error):
+        quant.pack_codes(np.array([8], np.int8), 4)  # does not fit 4 bits
+    idx = rng.integers(0, 8, size=11).astype(np.uint8)
+    assert quant.storage_bits(3) == 4
+    np.testing.assert_array_equal(quant.unpack_indices(quant.pack_indices(idx, 3), 11, 3), idx)
+
+
+@pytest.mark.parametrize("method", ["kmeans", "pow2"])
+def test_nonlinear_weights_through_prepare_and_convert(method):
+    w = np.random.default_rng(18).normal(0, 0.1, size=(8, 12)).astype(np.float32)
+    cb = quant.int_codebook(w, method, 4)
+    assert len(cb.levels) == 16 and all(-127 <= v <= 127 for v in cb.levels)
+    rec = cb.reconstruct().numpy()
+    np.testing.assert_allclose(rec, cb.scale * cb.codes().numpy().astype(np.float32), rtol=1e-6)
+    assert quant.sqnr_db(w, rec) > 10
+
+    model = qgrad.nn.model("lenet5", seed=9)
+    qc = quant.default_qconfig(model, weight_bits=4, weight_method=method)
+    assert qc.for_module("3").weight_method == method and qc.for_module("0").weight_method == "linear"
+    prepared = quant.freeze(quant.prepare(model, qc))
+    quant.set_observe(prepared, True)
+    quant.calibrate(prepared, [mnist_like(30, 19)])
+    quant.freeze(prepared)
+    im = quant.convert(prepared)
+    assert any(f"weights={method}" in line for line in im.layers)
+    x = mnist_like(16, 20)
+    np.testing.assert_array_equal(run(prepared, x), run(im, x))
