@@ -573,3 +573,22 @@ def test_nonlinear_weights_through_prepare_and_convert(method):
     assert any(f"weights={method}" in line for line in im.layers)
     x = mnist_like(16, 20)
     np.testing.assert_array_equal(run(prepared, x), run(im, x))
+
+
+def test_prepare_python_subclasses_from_threads():
+    # prepare/calibrate/convert release the GIL and the traced Python forward takes it back:
+    # several threads doing so at once neither deadlock nor mix up their models
+    from concurrent.futures import ThreadPoolExecutor
+
+    def job(seed):
+        net = TwoStage(seed)
+        prepared = quant.prepare(net, example=mnist_like(2, seed))
+        quant.calibrate(prepared, [mnist_like(20, seed)])
+        im = quant.convert(quant.freeze(prepared))
+        x = mnist_like(8, 21)
+        return np.array_equal(run(prepared, x), run(im, x)), run(net, x)
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(job, range(4)))
+    assert all(same for same, _ in results)
+    assert not np.array_equal(results[0][1], results[1][1])  # different seeds, different models
