@@ -95,6 +95,10 @@ void bind_kernels(py::module_& m) {
   }, "The names of the kernels this CPU runs ('ref' always)");
   m.def("selected", [] { return std::string(qgemm_kernel().name); },
         "The kernel the integer layers use: the best supported one, or QGRAD_KERNEL's");
+  m.def("select_kernel", [](const std::string& forced) { return std::string(select_kernel(forced).name); },
+        py::arg("forced") = "",
+        "What the dispatcher would pick given QGRAD_KERNEL=forced ('' = the best supported kernel); "
+        "qgrad.Error if the name is unknown or this CPU lacks it");
   m.def("find_kernel", [](const std::string& name) { return kernel_dict(find_kernel(name)); }, py::arg("name"),
         "The registry entry of this name; qgrad.Error listing the known names if there is none");
 

@@ -22,6 +22,7 @@ def test_registry():
     assert all(k["nr"] >= 1 and k["kg"] >= 1 for k in every)
     assert kernels.selected() in names
     assert kernels.find_kernel("ref")["name"] == "ref"
+    assert kernels.select_kernel("") in names and kernels.select_kernel("ref") == "ref"
 
 
 # shapes with ragged edges: m, n, k not multiples of any tile (nr 8/16, kg 4/8), k up to ~300
@@ -67,6 +68,8 @@ def test_errors():
         kernels.qgemm(a, 0, b, kernel="no_such_kernel")
     with pytest.raises(qgrad.Error):
         kernels.find_kernel("no_such_kernel")
+    with pytest.raises(qgrad.Error, match="unknown qgemm kernel"):
+        kernels.select_kernel("no_such_kernel")
     with pytest.raises(TypeError, match="uint8"):
         kernels.qgemm(a.astype(np.float32), 0, b)
     with pytest.raises(TypeError, match="int8"):
