@@ -280,7 +280,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(float value) {
   require_defined("fill_");
-  Tensor filled = full({1}, value, dtype());
+  Tensor filled = full({}, value, dtype());  // a 0-d value expands to any shape, 0-d included
   return copy_(filled);
 }
 

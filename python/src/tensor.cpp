@@ -1,9 +1,10 @@
 // qgrad.Tensor: the C++ Tensor handle, its ops and autograd, and NumPy interop.
 //
 // NumPy <-> Tensor shares memory whenever the layout allows:
-//   from_numpy(a): a float32/int32/int8/uint8 array whose strides are non-negative multiples of
-//                  its item size becomes a tensor over the array's buffer (the array is kept
-//                  alive by the tensor); any other layout (negative strides) is copied first.
+//   from_numpy(a): a writeable float32/int32/int8/uint8 array whose strides are non-negative
+//                  multiples of its item size becomes a tensor over the array's buffer (the
+//                  array is kept alive by the tensor); any other (negative strides, read-only
+//                  memory such as np.frombuffer over bytes) is copied first.
 //   t.numpy():     always a view of the tensor's storage (strides and offset as they are),
 //                  keeping the storage alive; np.asarray(t) and memoryview(t) do the same.
 #include <optional>
@@ -157,10 +158,11 @@ Tensor from_numpy(py::array a) {
     if (s < 0 || s % item != 0) shareable = false;
     strides.push_back(s / item);
   }
+  if (!a.writeable()) shareable = false;  // qgrad may write into a tensor: never into read-only memory
   if (!shareable) {
-    // Negative or odd strides: a row-major copy (np.ascontiguousarray), then share that.
-    a = py::array::ensure(a, py::array::c_style);
-    return from_numpy(a);
+    // Negative or odd strides, or read-only memory: a row-major copy, then share that.
+    py::array copy = py::module_::import("numpy").attr("array")(a, py::arg("order") = "C");
+    return from_numpy(copy);
   }
   // The tensor holds a reference to the array; dropping it needs the GIL, which a C++ thread
   // freeing the last tensor may not hold.

@@ -185,3 +185,11 @@ def test_factories_and_seed():
     assert qgrad.arange(1, 2, 0.5).tolist() == [1.0, 1.5]
     qgrad.set_num_threads(2)
     assert qgrad.get_num_threads() == 2
+
+
+def test_read_only_arrays_are_copied():
+    data = np.arange(6, dtype=np.float32).tobytes()
+    a = np.frombuffer(data, dtype=np.float32)  # read-only memory
+    t = qgrad.from_numpy(a)
+    t[0] = 9.0  # writes the copy, never the bytes object
+    assert t.tolist()[:2] == [9.0, 1.0] and a[0] == 0.0

@@ -130,6 +130,8 @@ TEST_CASE("copy_ and fill_ write through views", "[core]") {
   CHECK(m.to_vector() == std::vector<float>{1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0});
   CHECK_THROWS_WITH(m.copy_(zeros({3, 4}, DType::Int8)), Contains("dtype mismatch"));
   CHECK_THROWS_WITH(m.copy_(zeros({5})), Contains("cannot expand shape [5] to [3, 4]"));
+  m.slice(0, 1, 2).squeeze(0).slice(0, 2, 3).squeeze(0).fill_(9.f);  // a 0-d view of one element
+  CHECK(m.at({1, 2}) == 9.f);
 }
 
 TEST_CASE("set_num_threads sets the thread count and rejects bad values", "[core]") {
