@@ -9,7 +9,7 @@
 //   MNIST(root, train=True), CIFAR10(root, train=True)          MNIST/CIFAR10(dir, Split)
 //   ImageFolder(root, channels=0, height=0, width=0)            ImageFolder(root, ImageFolderOptions)
 //   DataLoader(dataset, batch_size=64, shuffle=False,           DataLoader(dataset, DataLoaderOptions{...})
-//              drop_last=False, seed=0, mean=None, std=None,      mean/std: a number or one per channel
+//              drop_last=False, seed=0, mean=None, std=None,      mean/std: one number per channel
 //              crop_padding=0, random_flip=False)
 //   len(loader), loader.set_epoch(e), loader.batch(b),          num_batches(), set_epoch, batch(b),
 //   loader.order, for images, labels in loader: ...             order(); the loop is batch(0..len-1)
@@ -53,7 +53,7 @@ DatasetPtr dataset_from_numpy(const py::array& images, const py::array& labels, 
   return std::make_shared<data::Dataset>(shape, std::move(pixels), std::move(labels_v), std::move(names));
 }
 
-// mean/std: None (empty), a number, or one number per channel.
+// mean/std: None (empty), or one number per channel (a bare number for one channel).
 std::vector<float> floats_arg(py::handle obj) {
   if (obj.is_none()) return {};
   if (py::isinstance<py::float_>(obj) || py::isinstance<py::int_>(obj)) return {obj.cast<float>()};

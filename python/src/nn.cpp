@@ -234,9 +234,9 @@ parameters: leaf tensors with requires_grad) as attributes, and write forward(x)
         auto seq = std::make_shared<nn::Sequential>();
         for (py::handle h : modules) seq->add(h.cast<std::shared_ptr<nn::Module>>());
         return seq;
-      }))
+      }), py::keep_alive<1, 2>())  // the args tuple: a Python child's forward lives in its object
       .def("append", [](nn::Sequential& self, std::shared_ptr<nn::Module> mod) { self.add(std::move(mod)); },
-           py::arg("module"))
+           py::arg("module"), py::keep_alive<1, 2>())
       .def("__len__", &nn::Sequential::size)
       .def("__getitem__", [](const nn::Sequential& self, int64_t i) {
         const auto n = static_cast<int64_t>(self.size());

@@ -97,7 +97,7 @@ def test_augmentation_is_repeatable():
 
 
 def test_loader_keeps_dataset_alive():
-    images, labels, _ = make_dataset(12)
+    images, labels, _ = make_dataset(12, shape=(1, 4, 5))
     ds = data.Dataset(images.copy(), labels)
     loader = data.DataLoader(ds, batch_size=5, mean=0.5, std=0.25)
     del ds
