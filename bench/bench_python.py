@@ -71,7 +71,9 @@ def run_cpp(args, env, tmp):
     cmd = [os.path.join(args.build, "examples", "mnist_cnn"), "--data", args.data, "--epochs", "1",
            "--batch-size", str(BATCH), "--lr", str(LR), "--momentum", str(MOMENTUM), "--seed", str(SEED),
            "--threads", str(args.threads), "--limit-train", str(args.limit_train), "--metrics-json", metrics]
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)  # stderr: its progress bar
+    if out.returncode != 0:
+        sys.exit(f"bench_python: {' '.join(cmd)} failed:\n{out.stdout}{out.stderr}")
     with open(metrics) as f:
         m = json.load(f)
     return {"seconds": m["epochs"][0]["seconds"], "test_accuracy": m["test_accuracy"]}
@@ -80,8 +82,10 @@ def run_cpp(args, env, tmp):
 def run_python(args, env):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--build", args.build, "--data", args.data,
            "--threads", str(args.threads), "--limit-train", str(args.limit_train)]
-    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"bench_python: the Python worker failed:\n{out.stdout}{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def loadavg():
