@@ -26,7 +26,10 @@ namespace {
 using DatasetPtr = std::shared_ptr<data::Dataset>;
 
 // A Dataset from NumPy: images uint8 [N, C, H, W], labels ints [N].
-DatasetPtr dataset_from_numpy(const py::array& images, const py::array& labels, py::object classes) {
+DatasetPtr dataset_from_numpy(py::object images_obj, py::object labels_obj, py::object classes) {
+  // Anything np.asarray takes (labels as a list, say); the pixels must already be uint8.
+  py::module_ np = py::module_::import("numpy");
+  const py::array images = np.attr("asarray")(images_obj), labels = np.attr("asarray")(labels_obj);
   if (!py::isinstance<py::array_t<uint8_t>>(images) || images.dtype().kind() != 'u' || images.itemsize() != 1)
     throw py::type_error("qgrad.data.Dataset: images must be a uint8 array [N, C, H, W]");
   if (images.ndim() != 4) throw py::value_error(cat("qgrad.data.Dataset: images must be [N, C, H, W], got ", images.ndim(), " axes"));

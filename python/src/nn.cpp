@@ -154,7 +154,7 @@ void bind_nn(py::module_& m) {
 The base of every layer. Subclass it in Python: call super().__init__(), assign layers (and
 parameters: leaf tensors with requires_grad) as attributes, and write forward(x).)doc")
       .def(py::init<>())
-      .def("forward", &nn::Module::forward, py::arg("x"))
+      .def("forward", &nn::Module::forward, py::arg("x"), release_gil())
       .def("__call__", [](py::object self, py::args args) -> py::object {
         // One tensor: through the C++ call (so hooks such as quant.trace see it), GIL released
         // for C++ layers (a Python forward takes it back). Several: the Python forward directly.
@@ -202,7 +202,9 @@ parameters: leaf tensors with requires_grad) as attributes, and write forward(x)
       .def("__repr__", &nn::Module::repr)
       .def("summary", [](nn::Module& self, py::object input_shape) {
         std::ostringstream os;
-        self.summary(shape_arg(input_shape, "summary"), os);
+        const Shape shape = shape_arg(input_shape, "summary");
+        py::gil_scoped_release release;  // runs a forward (a Python one takes the GIL back)
+        self.summary(shape, os);
         return os.str();
       }, py::arg("input_shape"), "The layer-by-layer table, as a string (print it)")
       .def("add_module", [](nn::Module& self, const std::string& name, std::shared_ptr<nn::Module> child) {

@@ -34,6 +34,7 @@ def test_dataset_from_numpy():
     assert len(sub) == 5
     np.testing.assert_array_equal(sub[1][0], images[2])
     assert data.Dataset(images, labels).classes == ["0", "1", "2"]
+    np.testing.assert_array_equal(data.Dataset(images, labels.tolist()).labels, labels)  # a list works too
 
 
 def test_dataset_bad_input():

@@ -254,6 +254,11 @@ def test_python_module_trains_with_sgd():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.6 * losses[0], losses
+    net.eval()
+    assert not net.training and not net.fc1.training
+    table = net.summary((2, 4))  # runs the Python forward from C++
+    assert "Net" in repr(net) and "fc2" in table and "Linear" in table
+    np.testing.assert_array_equal(net.fc2.forward(net.fc1.forward(xt).relu() + net.skip(xt)).numpy(), net(xt).numpy())
 
 
 def test_python_module_gradient_vs_finite_differences():
