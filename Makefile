@@ -65,7 +65,7 @@ bench-pytorch: all
 	@bash bench/bench_pytorch.sh --build $(BUILD)
 
 # --- bench-python: one LeNet-5 MNIST epoch as a plain Python loop over qgrad.data.DataLoader vs
-# the mnist_cnn program, alternating C++/Python rounds at 2 threads; ratio of the medians, also
+# the mnist_cnn program, alternating C++/Python rounds (3) at 2 threads; ratio of the medians, also
 # written to bench/results/python_mnist.json. PYTHON_BENCH_ARGS passes --rounds/--data/--threads.
 # Runs with the Python the module was built for (CMake's QGRAD_PYTHON_EXECUTABLE).
 .PHONY: bench-python
