@@ -6,7 +6,7 @@ SAN_BUILD  ?= build-sanitize
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps test test-sanitize bench bench-kernels data demo clean
+.PHONY: all deps test test-sanitize bench bench-kernels data demo clean notebooks
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -57,6 +57,12 @@ demo: all
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD)
+
+# Executes every tutorial in notebooks/ in place, storing its outputs and plots (the tests run
+# them on copies instead). NOTEBOOKS=notebooks/02_*.ipynb runs a selection.
+NOTEBOOKS ?= $(wildcard notebooks/*.ipynb)
+notebooks: all
+	$(BUILD)/qgrad-python scripts/run_notebooks.py --in-place $(NOTEBOOKS)
 
 # --- bench-pytorch: one MNIST epoch of the MLP and LeNet-5 in qgrad and in PyTorch (when `torch`
 # is importable), table of samples/s and accuracy, also written to bench/results/pytorch_mnist.json.

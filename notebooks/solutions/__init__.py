@@ -1,0 +1,1 @@
+"""Instructors' solutions to the notebook exercises (one module per notebook)."""
