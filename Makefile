@@ -73,11 +73,11 @@ bench-pytorch: all
 # --- bench-python: one LeNet-5 MNIST epoch as a plain Python loop over qgrad.data.DataLoader vs
 # the mnist_cnn program, alternating C++/Python rounds (3) at 2 threads; ratio of the medians, also
 # written to bench/results/python_mnist.json. PYTHON_BENCH_ARGS passes --rounds/--data/--threads.
-# Runs with the Python the module was built for (CMake's QGRAD_PYTHON_EXECUTABLE).
+# Runs with the Python the module was built for ($(BUILD)/qgrad-python).
 .PHONY: bench-python
 bench-python: all
-	@py=$$(sed -n 's/^QGRAD_PYTHON_EXECUTABLE:[A-Z]*=//p' $(BUILD)/CMakeCache.txt); \
-	  $${py:-python3} bench/bench_python.py --build $(BUILD) $(PYTHON_BENCH_ARGS)
+	@bash scripts/fetch_data.sh --only mnist
+	$(BUILD)/qgrad-python bench/bench_python.py --build $(BUILD) $(PYTHON_BENCH_ARGS)
 
 # --- bench-inference: int8 vs float inference of LeNet-5 and the CIFAR CNN at batch 1/64/256 and
 # 1/2 threads, qgrad and (when `torch` is importable) PyTorch's eager-mode PTQ, one table, also
