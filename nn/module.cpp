@@ -103,6 +103,18 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> m) {
   children_.emplace_back(name, std::move(m));
 }
 
+void Module::replace_module(const std::string& name, std::shared_ptr<Module> m) {
+  check(m != nullptr, "Module::replace_module", "module '", name, "' is null");
+  for (auto& [n, child] : children_) {
+    if (n == name) {
+      m->train(training_);
+      child = std::move(m);
+      return;
+    }
+  }
+  fail("Module::replace_module", "no child module named '", name, "' to replace");
+}
+
 void Module::collect(const std::string& prefix, bool buffers,
                      std::vector<std::pair<std::string, Tensor>>& out) const {
   for (const auto& [name, t] : buffers ? buffers_ : params_) out.emplace_back(prefix + name, t);

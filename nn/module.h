@@ -63,6 +63,12 @@ class Module {
     return children_;
   }
   int64_t num_parameters() const;  // total number of trainable scalars
+  // Swaps the child registered as `name` for m, in place (PyTorch's `model.name = m` on an
+  // existing child): what eager-mode quantization does to turn a layer into its quantized
+  // twin while the parent's forward stays as it is. Fails when no child has that name.
+  // Sequential runs its registered children, so it calls m; a C++ layer that keeps a member
+  // handle to its child (Residual, BasicBlock) would go on calling the old one.
+  void replace_module(const std::string& name, std::shared_ptr<Module> m);
 
   // --- mode ---------------------------------------------------------------------------------
   void train(bool on = true);  // recursively; layers such as Dropout and BatchNorm read it

@@ -222,7 +222,12 @@ parameters: leaf tensors with requires_grad) as attributes, and write forward(x)
         auto& mod = self.cast<nn::Module&>();
         if (auto* pm = dynamic_cast<PyModule*>(&mod); pm && !name.starts_with("_")) {
           if (py::isinstance<nn::Module>(value)) {
-            pm->add_module(name, value.cast<std::shared_ptr<nn::Module>>());
+            auto child = value.cast<std::shared_ptr<nn::Module>>();
+            bool exists = false;
+            for (const auto& [n, _] : mod.children()) exists = exists || n == name;
+            // Assigning over a child swaps it in place (eager-mode quantization does this).
+            if (exists) pm->replace_module(name, std::move(child));
+            else pm->add_module(name, std::move(child));
           } else if (py::isinstance<Tensor>(value) && !registered(mod, name)) {
             Tensor t = value.cast<Tensor>();
             if (t.requires_grad() && t.is_leaf()) pm->add_parameter(name, t);

@@ -55,6 +55,23 @@ TEST_CASE("Module: registration rejects duplicate and dotted names", "[nn]") {
   CHECK_THROWS_WITH(m.add_param(""), Catch::Contains("must be non-empty"));
 }
 
+TEST_CASE("Module: replace_module swaps a child in place, in the parent's mode", "[nn]") {
+  auto net = make_net();
+  net->eval();
+  auto scale = std::make_shared<ScaleModule>(3);
+  CHECK(scale->is_training());
+  net->replace_module("1", scale);
+  CHECK((*net)[1] == scale);
+  CHECK_FALSE(scale->is_training());
+  CHECK(names_of(net->named_parameters()) ==
+        std::vector<std::string>{"0.weight", "0.bias", "1.scale", "1.inner.scale", "3.scale", "3.inner.scale"});
+  Tensor x = from_vector({1.f, -2.f, 3.f, 4.f, 5.f, -6.f}, {2, 3});
+  (*net)(x);
+  CHECK(scale->state_dict().at("calls").data<int32_t>()[0] == 1);  // Sequential runs the new child
+  CHECK_THROWS_WITH(net->replace_module("7", scale), Catch::Contains("no child module named '7'"));
+  CHECK_THROWS_WITH(net->replace_module("1", nullptr), Catch::Contains("is null"));
+}
+
 TEST_CASE("Module: train/eval apply recursively", "[nn]") {
   auto net = make_net();
   CHECK(net->is_training());
