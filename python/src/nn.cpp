@@ -39,7 +39,19 @@ namespace {
 
 class PyModule : public nn::Module {
  public:
-  Tensor forward(const Tensor& x) override { PYBIND11_OVERRIDE_PURE(Tensor, nn::Module, forward, x); }
+  Tensor forward(const Tensor& x) override {
+    py::gil_scoped_acquire gil;
+    if (py::function f = py::get_override(this, "forward")) {
+      py::object y = f(x);
+      if (!py::isinstance<Tensor>(y))
+        throw py::type_error(cat("qgrad.nn.Module: ", type_name(), ".forward returned ",
+                                 std::string(py::str(py::type::of(y).attr("__name__"))),
+                                 ", not a qgrad.Tensor"));
+      return y.cast<Tensor>();
+    }
+    throw Error(cat("qgrad::Module: ", type_name(), " defines no forward(self, x); a subclass of "
+                    "qgrad.nn.Module must (and must call super().__init__() first)"));
+  }
   // The Python class's name ("Net"), unless the class defines type_name() itself.
   std::string type_name() const override {
     py::gil_scoped_acquire gil;

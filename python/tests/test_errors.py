@@ -81,3 +81,17 @@ def test_misuse_does_not_crash_the_interpreter():
     r = run_child(code)
     assert r.returncode == 0, r.stderr
     assert "raised 9 of 9" in r.stdout, r.stdout + r.stderr
+
+
+def test_python_module_mistakes_are_named():
+    class NoForward(qgrad.nn.Module):
+        pass
+
+    class WrongReturn(qgrad.nn.Module):
+        def forward(self, x):
+            return 3
+
+    with pytest.raises(qgrad.Error, match="NoForward defines no forward"):
+        NoForward()(qgrad.ones([1]))
+    with pytest.raises(TypeError, match="WrongReturn.forward returned int"):
+        WrongReturn()(qgrad.ones([1]))
