@@ -142,3 +142,22 @@ TEST_CASE("set_num_threads sets the thread count and rejects bad values", "[core
   CHECK(get_num_threads() == before);
   CHECK_THROWS_WITH(set_num_threads(0), Contains("thread count must be >= 1, got 0"));
 }
+
+TEST_CASE("from_blob views external memory and keeps its owner alive", "[core]") {
+  auto buffer = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4, 5, 6});
+  std::weak_ptr<std::vector<float>> watch = buffer;
+  Tensor t = from_blob(buffer->data(), {2, 3}, {3, 1}, DType::Float32, buffer);
+  Tensor col = from_blob(buffer->data() + 1, {2}, {3}, DType::Float32, buffer);  // a strided view
+  buffer.reset();
+  CHECK_FALSE(watch.expired());  // the tensors hold the owner
+  CHECK(t.to_vector() == std::vector<float>{1, 2, 3, 4, 5, 6});
+  CHECK(col.to_vector() == std::vector<float>{2, 5});
+  t.at({1, 1}) = 50.f;  // writes land in the external memory, seen by every view
+  CHECK(col.to_vector() == std::vector<float>{2, 50});
+  CHECK((t * 2.f).to_vector() == std::vector<float>{2, 4, 6, 8, 100, 12});
+  CHECK_THROWS_WITH(from_blob(nullptr, {2}, {-1}, DType::Float32, nullptr), Contains("strides must be >= 0"));
+  CHECK_THROWS_WITH(from_blob(nullptr, {2}, {1, 1}, DType::Float32, nullptr), Contains("differ in rank"));
+  t = Tensor();
+  col = Tensor();
+  CHECK(watch.expired());  // ... and let it go with the last one
+}
