@@ -58,3 +58,21 @@ def trained_lenet5():
     return trained_model("mnist_cnn", "lenet5",
                          ["--epochs", "1", "--data", str(data_dir("mnist")), "--seed", "0",
                           "--threads", "2"], "lenet5_1epoch")
+
+
+def trained_mlp():
+    """The MNIST MLP (784-256-128-10) trained for 1 epoch on 20,000 images (about 94% test
+    accuracy; ~10 s on 2 cores)."""
+    return trained_model("mnist_mlp", "mlp",
+                         ["--epochs", "1", "--limit-train", "20000", "--data", str(data_dir("mnist")),
+                          "--seed", "0", "--threads", "2"], "mlp_1epoch_20k")
+
+
+def trained_cifar_cnn():
+    """The VGG-style CIFAR-10 CNN after a SHORT schedule: 1 epoch on 5,000 training images (no
+    warm-up), so accuracy is modest (~25-30%); about 110 s of CPU time (the program also evaluates
+    all 10,000 test images), i.e. ~1 min on 2 idle cores."""
+    return trained_model("cifar_cnn", "cifar_cnn",
+                         ["--epochs", "1", "--warmup", "0", "--limit-train", "5000",
+                          "--data", str(data_dir("cifar10")), "--seed", "0", "--threads", "2"],
+                         "cifar_cnn_1epoch_5k")
