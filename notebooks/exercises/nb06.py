@@ -1,18 +1,13 @@
 """Checks for 06_ptq_integer_only.ipynb."""
-import math
+
+import qgrad
 
 from . import RIGHT, WRONG, run_answer, verdict
 
 
 def _reference(real):
-    """quantize_multiplier (quant/kernels/requantize.cpp): real = m0 * 2^-(31 + shift)."""
-    if real < 2.0 ** -32:
-        return 0, 0
-    f, e = math.frexp(real)            # real = f * 2^e, f in [0.5, 1)
-    m0 = math.floor(f * 2 ** 31 + 0.5)  # llround of a positive number: ties upward
-    if m0 == 2 ** 31:                  # f rounded up to 1.0
-        m0, e = 2 ** 30, e + 1
-    return int(m0), int(-e)
+    """qgrad's own split (quant/kernels/requantize.h): real = m0 * 2^-(31 + shift)."""
+    return tuple(qgrad.kernels.quantize_multiplier(real))
 
 
 CASES = [0.5, 0.75, 0.0123, 1e-3, 2.0 ** -20, 0.3333333333333333, 1.0, 3.7, 100.25,

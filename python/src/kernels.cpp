@@ -7,6 +7,7 @@
 // The packing and the GEMM run with the GIL released.
 #include "bindings.h"
 #include "quant/kernels/qgemm.h"
+#include "quant/kernels/requantize.h"
 
 namespace qgrad::python {
 
@@ -82,6 +83,15 @@ py::array_t<int32_t> run_qgemm(py::handle a_obj, int32_t a_zero_point, const Pac
 }  // namespace
 
 void bind_kernels(py::module_& m) {
+  // quant/kernels/requantize.h: the fixed-point multiplier of the requantization epilogue.
+  m.def("quantize_multiplier", [](double real) {
+          int32_t m0 = 0;
+          int shift = 0;
+          quantize_multiplier(real, &m0, &shift);
+          return py::make_tuple(m0, shift);
+        }, py::arg("real"),
+        "real = m0 * 2^-(31 + shift) with m0 in [2^30, 2^31) (or (0, 0) below 2^-32): the "
+        "integer form of M = s_in * s_w / s_out");
   m.def("all_kernels", [] {
     py::list out;
     for (const QGemmKernel* k : all_kernels()) out.append(kernel_dict(*k));

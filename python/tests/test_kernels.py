@@ -96,3 +96,11 @@ def test_qgemm_from_threads():
         results = list(pool.map(lambda j: kernels.qgemm(*j), jobs))
     for (a, za, b), got in zip(jobs, results):
         np.testing.assert_array_equal(got, reference(a, za, b))
+
+
+def test_quantize_multiplier_splits_real_multipliers():
+    for real in [0.5, 0.75, 1e-3, 0.3333333333333333, 1.0, 3.7, 2.0 ** -20]:
+        m0, shift = qgrad.kernels.quantize_multiplier(real)
+        assert 2 ** 30 <= m0 < 2 ** 31
+        assert abs(m0 * 2.0 ** -(31 + shift) - real) <= real * 2.0 ** -30
+    assert qgrad.kernels.quantize_multiplier(1e-11) == (0, 0)
