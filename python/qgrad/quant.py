@@ -27,7 +27,9 @@ globals().update(public_names(_impl))
 def calibrate(model, batches):
     """Runs each batch (a Tensor or an array) through model in eval mode without a graph, so its
     observers record their ranges; the model's train/eval mode is restored afterwards. Returns
-    the number of batches run. (examples/common/quantization.cpp calibrate(), over your batches.)"""
+    the number of batches run. (examples/common/quantization.cpp calibrate(), over your batches.)
+    A prepare_qat model has fake quantization on, so its observers see already-quantized
+    inputs; to calibrate it as PTQ would, wrap the call in set_fake_quant(model, False) / True."""
     was_training = model.training
     model.eval()
     n = 0
