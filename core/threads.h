@@ -15,6 +15,8 @@
 namespace qgrad {
 
 void set_num_threads(int n);
+// The pool's size. A QGRAD_NUM_THREADS that is not an integer from 1 to 1024 is a qgrad::Error
+// here (not at start-up, where it would abort the program), until set_num_threads() replaces it.
 int get_num_threads();
 
 }  // namespace qgrad

@@ -74,6 +74,11 @@ Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t n
     const auto start = std::chrono::steady_clock::now();
     Tensor logits = model(batch.images);
     ev.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // The confusion matrix is indexed by prediction: a model with more outputs than the data set
+    // has classes would write past it, so that is an error before anything is counted.
+    check(logits.dim() == 2 && logits.size(1) == num_classes, "evaluate", "the model outputs ",
+          shape_str(logits.shape()), " for a batch of ", batch.labels.numel(), " images, but the data set has ",
+          num_classes, " classes: the model was not made for this data set");
     const int64_t n = batch.labels.numel();
     loss_sum += cross_entropy(logits, batch.labels).item() * static_cast<double>(n);
     std::vector<int32_t> pred = argmax(logits, 1).to_vector<int32_t>();
