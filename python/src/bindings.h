@@ -30,6 +30,10 @@ void bind_kernels(py::module_& m);  // kernels.cpp: the int8 GEMM kernels
 Tensor from_numpy(py::array a);
 py::array to_numpy(const Tensor& t);
 Tensor to_tensor(py::handle obj);
+// A dict of tensors (or arrays) as a StateDict, and a dict of strings as safetensors metadata
+// (nn.cpp); shared by checkpoints, optimizers and the integer-model file.
+nn::StateDict state_dict_arg(const py::dict& d);
+nn::Metadata metadata_arg(const py::dict& d);
 // A shape given as a tuple/list of ints (Python side: `t.view(2, 3)` or `t.view((2, 3))`).
 Shape shape_arg(py::handle obj, const char* op);
 

@@ -29,6 +29,7 @@
 // constructors do when given no Generator; so do the initializers in qgrad.nn.init.
 #include <optional>
 #include <sstream>
+#include <type_traits>
 
 #include "bindings.h"
 #include "examples/common/models.h"
@@ -72,9 +73,14 @@ PyModule& python_module(nn::Module& m, const char* op) {
   return *p;
 }
 
-bool registered(const nn::Module& m, const std::string& name) {
+bool has_child(const nn::Module& m, const std::string& name) {
   for (const auto& [n, _] : m.children())
     if (n == name) return true;
+  return false;
+}
+
+bool registered(const nn::Module& m, const std::string& name) {
+  if (has_child(m, name)) return true;
   for (const auto& [n, _] : m.named_parameters())
     if (n == name) return true;
   for (const auto& [n, _] : m.named_buffers())
@@ -86,12 +92,6 @@ py::list pairs(const std::vector<std::pair<std::string, Tensor>>& v) {
   py::list out;
   for (const auto& [name, t] : v) out.append(py::make_tuple(name, t));
   return out;
-}
-
-nn::StateDict state_dict_arg(const py::dict& d) {
-  nn::StateDict sd;
-  for (auto [k, v] : d) sd[k.cast<std::string>()] = to_tensor(v);
-  return sd;
 }
 
 // An optional C++ tensor (an undefined bias, say) as a Python object: the tensor or None.
@@ -138,12 +138,6 @@ nn::init::KaimingOptions kaiming_arg(float a, const std::string& mode, const std
           .nonlinearity = nonlinearity_arg(nonlinearity)};
 }
 
-nn::Metadata metadata_arg(const py::dict& d) {
-  nn::Metadata md;
-  for (auto [k, v] : d) md[py::str(k).cast<std::string>()] = py::str(v).cast<std::string>();
-  return md;
-}
-
 // A checkpoint as a dict: model / optimizer state dicts, epoch, step, metadata.
 py::dict checkpoint_dict(const nn::Checkpoint& c) {
   py::dict d;
@@ -160,6 +154,18 @@ template <class L>
 using Layer = py::class_<L, nn::Module, std::shared_ptr<L>>;
 
 }  // namespace
+
+nn::StateDict state_dict_arg(const py::dict& d) {
+  nn::StateDict sd;
+  for (auto [k, v] : d) sd[k.cast<std::string>()] = to_tensor(v);
+  return sd;
+}
+
+nn::Metadata metadata_arg(const py::dict& d) {
+  nn::Metadata md;
+  for (auto [k, v] : d) md[py::str(k).cast<std::string>()] = py::str(v).cast<std::string>();
+  return md;
+}
 
 void bind_nn(py::module_& m) {
   py::class_<nn::Module, PyModule, std::shared_ptr<nn::Module>>(m, "Module", R"doc(
@@ -235,10 +241,8 @@ parameters: leaf tensors with requires_grad) as attributes, and write forward(x)
         if (auto* pm = dynamic_cast<PyModule*>(&mod); pm && !name.starts_with("_")) {
           if (py::isinstance<nn::Module>(value)) {
             auto child = value.cast<std::shared_ptr<nn::Module>>();
-            bool exists = false;
-            for (const auto& [n, _] : mod.children()) exists = exists || n == name;
             // Assigning over a child swaps it in place (eager-mode quantization does this).
-            if (exists) pm->replace_module(name, std::move(child));
+            if (has_child(mod, name)) pm->replace_module(name, std::move(child));
             else pm->add_module(name, std::move(child));
           } else if (py::isinstance<Tensor>(value) && !registered(mod, name)) {
             Tensor t = value.cast<Tensor>();
@@ -306,23 +310,18 @@ parameters: leaf tensors with requires_grad) as attributes, and write forward(x)
            py::arg("negative_slope") = 0.01f);
 
   // Pools: stride None means "= kernel_size" (the C++ stride 0).
-  auto pool_options = [](int64_t kernel, std::optional<int64_t> stride, int64_t padding) {
-    return Pool2dOptions{.kernel = kernel, .stride = stride.value_or(0), .padding = padding};
+  auto pool = [&m](auto tag, const char* name) {
+    using L = typename decltype(tag)::type;
+    Layer<L>(m, name)
+        .def(py::init([](int64_t k, std::optional<int64_t> s, int64_t p) {
+               return std::make_shared<L>(Pool2dOptions{.kernel = k, .stride = s.value_or(0), .padding = p});
+             }), py::arg("kernel_size") = 2, py::arg("stride") = py::none(), py::arg("padding") = 0)
+        .def_property_readonly("kernel_size", [](const L& l) { return l.options().kernel; })
+        .def_property_readonly("stride", [](const L& l) { return l.options().stride; })
+        .def_property_readonly("padding", [](const L& l) { return l.options().padding; });
   };
-  Layer<nn::MaxPool2d>(m, "MaxPool2d")
-      .def(py::init([pool_options](int64_t k, std::optional<int64_t> s, int64_t p) {
-             return std::make_shared<nn::MaxPool2d>(pool_options(k, s, p));
-           }), py::arg("kernel_size") = 2, py::arg("stride") = py::none(), py::arg("padding") = 0)
-      .def_property_readonly("kernel_size", [](const nn::MaxPool2d& l) { return l.options().kernel; })
-      .def_property_readonly("stride", [](const nn::MaxPool2d& l) { return l.options().stride; })
-      .def_property_readonly("padding", [](const nn::MaxPool2d& l) { return l.options().padding; });
-  Layer<nn::AvgPool2d>(m, "AvgPool2d")
-      .def(py::init([pool_options](int64_t k, std::optional<int64_t> s, int64_t p) {
-             return std::make_shared<nn::AvgPool2d>(pool_options(k, s, p));
-           }), py::arg("kernel_size") = 2, py::arg("stride") = py::none(), py::arg("padding") = 0)
-      .def_property_readonly("kernel_size", [](const nn::AvgPool2d& l) { return l.options().kernel; })
-      .def_property_readonly("stride", [](const nn::AvgPool2d& l) { return l.options().stride; })
-      .def_property_readonly("padding", [](const nn::AvgPool2d& l) { return l.options().padding; });
+  pool(std::type_identity<nn::MaxPool2d>{}, "MaxPool2d");
+  pool(std::type_identity<nn::AvgPool2d>{}, "AvgPool2d");
   Layer<nn::GlobalAvgPool>(m, "GlobalAvgPool", "mean over H, W: [N, C, H, W] -> [N, C] ([N, C, 1, 1] with keepdim)")
       .def(py::init([](bool keepdim) { return std::make_shared<nn::GlobalAvgPool>(nn::GlobalAvgPoolOptions{keepdim}); }),
            py::arg("keepdim") = false);

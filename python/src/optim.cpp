@@ -47,11 +47,7 @@ void bind_optim(py::module_& m) {
       .def_property_readonly("params", [](const optim::Optimizer& o) { return o.params(); })
       .def("state_dict", &optim::Optimizer::state_dict,
            "'<i>.<slot>', '<i>.step' and 'lr' -> tensor (sharing memory with the optimizer)")
-      .def("load_state_dict", [](optim::Optimizer& o, const py::dict& d) {
-        nn::StateDict sd;
-        for (auto [k, v] : d) sd[k.cast<std::string>()] = to_tensor(v);
-        o.load_state_dict(sd);
-      }, py::arg("state_dict"), "Strict: every entry present with its shape and dtype, no others");
+      .def("load_state_dict", [](optim::Optimizer& o, const py::dict& d) { o.load_state_dict(state_dict_arg(d)); }, py::arg("state_dict"), "Strict: every entry present with its shape and dtype, no others");
 
   py::class_<optim::SGD, optim::Optimizer, std::shared_ptr<optim::SGD>>(m, "SGD", "torch.optim.SGD's update (nn/optim/sgd.h)")
       .def(py::init([](const py::iterable& params, float lr, float momentum, float dampening, bool nesterov, float wd) {

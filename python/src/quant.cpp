@@ -79,12 +79,6 @@ py::dict metadata_dict(const nn::Metadata& meta) {
   return d;
 }
 
-nn::Metadata metadata_arg(const py::dict& d) {
-  nn::Metadata meta;
-  for (auto [k, v] : d) meta[k.cast<std::string>()] = py::str(v).cast<std::string>();
-  return meta;
-}
-
 std::string path_arg(py::handle p) { return py::str(py::module_::import("os").attr("fspath")(p)); }
 
 py::dict report_dict(const LayerReport& r) {
