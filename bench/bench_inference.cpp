@@ -102,7 +102,9 @@ data::Dataset random_images(const data::ImageShape& shape, int64_t n, uint64_t s
   Generator gen(seed);
   std::vector<uint8_t> pixels(static_cast<size_t>(n * shape.numel()));
   for (auto& p : pixels) p = static_cast<uint8_t>(gen.below(256));
-  return data::Dataset(shape, std::move(pixels), std::vector<int32_t>(static_cast<size_t>(n), 0), {"random"});
+  data::Dataset set(shape, std::move(pixels), std::vector<int32_t>(static_cast<size_t>(n), 0), {"random"});
+  set.set_normalization(data::channel_statistics(set));  // their own, as for any data set
+  return set;
 }
 
 struct Bench {
@@ -170,7 +172,7 @@ int main(int argc, char** argv) try {
     // PTQ with the default config: int8 symmetric per-channel weights, uint8 min-max activations.
     b.prepared = quant::prepare(*b.float_model, quant::default_qconfig(*b.float_model, {}));
     b.calibration_images = examples::calibrate(
-        *b.prepared, images, b.dataset, {.kind = quant::Sampling::Kind::Uniform, .count = calib});
+        *b.prepared, images, {.kind = quant::Sampling::Kind::Uniform, .count = calib});
     quant::set_observe(*b.prepared, false);
     quant::set_fake_quant(*b.prepared, true);
     b.prepared->eval();
@@ -180,7 +182,7 @@ int main(int argc, char** argv) try {
 
     // The check: predictions of the float, fake-quant and integer models on the largest batch.
     NoGradGuard no_grad;
-    const data::DataLoader check_loader(images, examples::loader_options(b.dataset, max_batch));
+    const data::DataLoader check_loader(images, examples::loader_options(images, max_batch));
     const Tensor xc = check_loader.batch(0).images;
     const Tensor lf = b.float_model->forward(xc), lq = b.prepared->forward(xc), li = b.int_model->forward(xc);
     const double float_agree = same_prediction(lf, li), fq_agree = same_prediction(lq, li);
@@ -206,7 +208,7 @@ int main(int argc, char** argv) try {
     for (int64_t threads : thread_counts) {
       set_num_threads(static_cast<int>(threads));
       for (int64_t batch : batches) {
-        const data::DataLoader loader(images, examples::loader_options(b.dataset, batch));
+        const data::DataLoader loader(images, examples::loader_options(images, batch));
         const Tensor x = loader.batch(0).images;
         const Tensor q = quant::quantize(x, b.int_model->input_qparams);
         Tensor out_f, out_i;

@@ -68,6 +68,13 @@ const std::vector<std::string>& cifar10_classes() {
   return names;
 }
 
-CIFAR10::CIFAR10(const std::string& dir, Split split) : Dataset(load_cifar10(dir, split)) {}
+Normalization cifar10_normalization() {
+  return {.mean = {0.4914f, 0.4822f, 0.4465f}, .std = {0.2470f, 0.2435f, 0.2616f}};
+}
+
+CIFAR10::CIFAR10(const std::string& dir, Split split) : Dataset(load_cifar10(dir, split)) {
+  set_name(folder_name(dir));
+  set_normalization(cifar10_normalization());
+}
 
 }  // namespace qgrad::data

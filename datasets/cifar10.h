@@ -18,6 +18,11 @@ namespace qgrad::data {
 
 const std::vector<std::string>& cifar10_classes();
 
+// The official training set's per-channel mean and std (R, G, B), the normalization a CIFAR10
+// data set carries (Dataset::normalization()). Fixed rather than computed, since computing it
+// from the JPEG mirror would mean decoding all 50,000 training images for every test run.
+Normalization cifar10_normalization();
+
 class CIFAR10 : public Dataset {
  public:
   CIFAR10(const std::string& dir, Split split);  // `make data` fills data/cifar10

@@ -1,6 +1,9 @@
 #include "datasets/dataset.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
 
 #include "core/error.h"
 
@@ -37,7 +40,62 @@ Dataset Dataset::evenly_spaced(size_t n) const {
                 pixels.begin() + static_cast<std::ptrdiff_t>(i * per_image));
     labels[i] = labels_[src];
   }
-  return Dataset(shape_, std::move(pixels), std::move(labels), classes_);
+  Dataset out(shape_, std::move(pixels), std::move(labels), classes_);
+  out.name_ = name_;
+  out.normalization_ = normalization_;
+  return out;
+}
+
+void Dataset::set_normalization(Normalization n) {
+  if (n.mean.empty() && n.std.empty()) {
+    normalization_ = {};
+    return;
+  }
+  check(static_cast<int64_t>(n.mean.size()) == shape_.channels && static_cast<int64_t>(n.std.size()) == shape_.channels,
+        "Dataset::set_normalization", name_, ": ", n.mean.size(), " means and ", n.std.size(), " stds for ",
+        shape_.channels, " channels");
+  for (size_t c = 0; c < n.mean.size(); ++c)
+    check(std::isfinite(n.mean[c]) && std::isfinite(n.std[c]) && n.std[c] > 0, "Dataset::set_normalization", name_,
+          ": channel ", c, " has mean ", n.mean[c], " and std ", n.std[c], " (need finite values, std > 0)");
+  normalization_ = std::move(n);
+}
+
+Normalization channel_statistics(const Dataset& set) {
+  const ImageShape& s = set.shape();
+  check(set.size() > 0, "channel_statistics", "data set '", set.name(), "' holds no images");
+  const auto plane = static_cast<size_t>(s.height * s.width);
+  std::vector<std::array<uint64_t, 256>> count(static_cast<size_t>(s.channels));
+  for (auto& c : count) c.fill(0);
+  for (size_t i = 0; i < set.size(); ++i) {
+    const uint8_t* p = set.get(i).pixels;
+    for (size_t c = 0; c < count.size(); ++c)
+      for (size_t k = 0; k < plane; ++k) ++count[c][p[c * plane + k]];
+  }
+  Normalization n;
+  const double values = static_cast<double>(set.size()) * static_cast<double>(plane);
+  for (size_t c = 0; c < count.size(); ++c) {
+    double sum = 0, sum_sq = 0;
+    for (int v = 0; v < 256; ++v) {
+      const double x = v / 255.0, k = static_cast<double>(count[c][v]);
+      sum += k * x;
+      sum_sq += k * x * x;
+    }
+    const double mean = sum / values, var = std::max(0.0, sum_sq / values - mean * mean);
+    check(var > 0, "channel_statistics", "data set '", set.name(), "': channel ", c,
+          " has the same value in every pixel, so it has no standard deviation to normalize by");
+    n.mean.push_back(static_cast<float>(mean));
+    n.std.push_back(static_cast<float>(std::sqrt(var)));
+  }
+  return n;
+}
+
+std::string folder_name(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(fs::path(dir), ec).lexically_normal();
+  if (ec) p = fs::path(dir).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  return p.filename().string();
 }
 
 }  // namespace qgrad::data

@@ -23,6 +23,12 @@ struct ImageShape {
 
 std::string shape_str(const ImageShape& s);  // "3x32x32" (C x H x W)
 
+// Per-channel normalization in [0, 1] pixel units, x = (p / 255 - mean[c]) / std[c] (what the
+// DataLoader applies); both empty = none (plain p / 255).
+struct Normalization {
+  std::vector<float> mean, std;
+};
+
 // One example: a view of C*H*W bytes inside the dataset's buffer, and its class index.
 struct Sample {
   const uint8_t* pixels;
@@ -50,11 +56,35 @@ class Dataset {
   const std::vector<int32_t>& labels() const { return labels_; }
   const std::vector<std::string>& classes() const { return classes_; }  // label -> name
 
+  // What the data set is called in reports: the loaders use the name of the folder it was read
+  // from ("mnist", "fashion-mnist", "kmnist": IDX sets share MNIST's file names and format, so
+  // the folder is what tells them apart). Empty for a data set built in memory.
+  const std::string& name() const { return name_; }
+  // The normalization a model trained on this data set is fed: the loaders set their training
+  // split's statistics (channel_statistics), on the test split too. Empty for a data set built
+  // in memory until set.
+  const Normalization& normalization() const { return normalization_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  // One finite mean and positive std per channel, or both empty (none).
+  void set_normalization(Normalization normalization);
+
  private:
   ImageShape shape_;
   std::vector<uint8_t> pixels_;
   std::vector<int32_t> labels_;
   std::vector<std::string> classes_;
+  std::string name_;
+  Normalization normalization_;
 };
+
+// The mean and (population) standard deviation of each channel of set's pixels / 255, over every
+// image: mean[c] = E[p/255], std[c] = sqrt(E[(p/255)^2] - mean[c]^2), from an exact 256-bin
+// count of the byte values per channel. Fails on an empty set or a channel of one constant value
+// (std 0 cannot normalize).
+Normalization channel_statistics(const Dataset& set);
+
+// The last component of a folder path, ignoring a trailing '/' and resolving "." and "..":
+// "data/fashion-mnist/" -> "fashion-mnist". The loaders name their data sets with it.
+std::string folder_name(const std::string& dir);
 
 }  // namespace qgrad::data

@@ -78,8 +78,28 @@ Dataset load_mnist(const std::string& dir, Split split) {
                  std::move(labels), {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
 }
 
+// Whether dir holds the training split's files (plain or .gz).
+bool has_training_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"})
+    if (!fs::exists(fs::path(dir) / name, ec) && !fs::exists(fs::path(dir) / (std::string(name) + ".gz"), ec))
+      return false;
+  return true;
+}
+
+Dataset load_named(const std::string& dir, Split split) {
+  Dataset set = load_mnist(dir, split);
+  set.set_name(folder_name(dir));
+  if (split == Split::Train)
+    set.set_normalization(channel_statistics(set));
+  else if (has_training_files(dir))
+    set.set_normalization(channel_statistics(load_mnist(dir, Split::Train)));
+  return set;
+}
+
 }  // namespace
 
-MNIST::MNIST(const std::string& dir, Split split) : Dataset(load_mnist(dir, split)) {}
+MNIST::MNIST(const std::string& dir, Split split) : Dataset(load_named(dir, split)) {}
 
 }  // namespace qgrad::data

@@ -1,6 +1,7 @@
 #include "nn/checkpoint.h"
 
 #include <charconv>
+#include <cstdio>
 
 namespace qgrad::nn {
 
@@ -40,18 +41,31 @@ void save_checkpoint(const std::string& path, const Module& model,
   }
   meta["qgrad.format"] = kFormat;
   meta["qgrad.epoch"] = std::to_string(training.epoch);
-  meta["qgrad.step"] = std::to_string(training.step);
+  meta["qgrad.step"] = std::to_string(training.step != 0 || !optimizer ? training.step : optimizer->steps());
   meta["qgrad.architecture"] = model.repr();
+  meta[kChecksumKey] = tensor_checksums(all);
   save_safetensors(path, all, meta);
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
+  const char* op = "read_checkpoint";
   SafeTensors file = load_safetensors(path);
   auto format = file.metadata.find("qgrad.format");
   check(format != file.metadata.end() && format->second == kFormat, "read_checkpoint", path,
         ": not a qgrad checkpoint (metadata 'qgrad.format' is ",
         format == file.metadata.end() ? std::string("missing") : "'" + format->second + "'",
         ", expected '", kFormat, "')");
+  if (!verify_tensor_checksums(file, op, path))
+    std::fprintf(stderr, "note: %s carries no checksums (written before qgrad recorded '%s'); loading it unverified\n",
+                 path.c_str(), kChecksumKey);
+  // A NaN or infinite weight (or optimizer moment) comes from a run that diverged; loading it
+  // would only spread NaN through every output, so it is refused here, naming the tensor.
+  for (const auto& [name, t] : file.tensors) {
+    const int64_t bad = first_non_finite(t);
+    check(bad < 0, op, path, ": tensor '", name, "' holds a non-finite value (",
+          bad < 0 ? 0.f : t.contiguous().data<float>()[bad], " at flat index ", bad,
+          "): the run that saved it diverged");
+  }
   Checkpoint ck;
   for (auto& [name, t] : file.tensors) {
     if (name.rfind(kOptimizerPrefix, 0) == 0)

@@ -3,12 +3,17 @@
 #include <algorithm>
 #include <bit>
 #include <climits>
+#include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
+
+#include <zlib.h>
 
 #include "core/atomic_file.h"
 
@@ -58,6 +63,32 @@ uint64_t get_u64_le(const unsigned char* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
+}
+
+// CRC-32 of a tensor's bytes as the file stores them (little-endian).
+uint32_t tensor_crc(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  const size_t elem = dtype_size(c.dtype()), n = static_cast<size_t>(c.numel()) * elem;
+  const auto* raw = static_cast<const unsigned char*>(c.raw_data());
+  std::vector<unsigned char> swapped;
+  if constexpr (std::endian::native == std::endian::big) {
+    swapped.assign(raw, raw + n);
+    swap_to_little_endian(swapped.data(), n, elem);
+    raw = swapped.data();
+  }
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t done = 0; done < n;) {  // zlib takes uInt lengths
+    const auto chunk = static_cast<uInt>(std::min<size_t>(n - done, 1u << 30));
+    crc = crc32(crc, raw + done, chunk);
+    done += chunk;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+std::string hex32(uint32_t v) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", v);
+  return buf;
 }
 
 }  // namespace
@@ -186,6 +217,44 @@ SafeTensors load_safetensors(const std::string& path) {
   check(covered == data_size, op, path, ": size mismatch: the tensors cover ", covered,
         " bytes but the data section holds ", data_size, " (file ", size, " bytes)");
   return out;
+}
+
+std::string tensor_checksums(const StateDict& tensors) {
+  std::string lines;
+  for (const auto& [name, t] : tensors) lines += name + " " + hex32(tensor_crc(t)) + "\n";
+  return lines;
+}
+
+bool verify_tensor_checksums(const SafeTensors& file, const char* op, const std::string& path) {
+  auto value = file.metadata.find(kChecksumKey);
+  if (value == file.metadata.end()) return false;
+  std::map<std::string, std::string> listed;
+  std::stringstream ss(value->second);
+  for (std::string line; std::getline(ss, line);) {
+    const size_t sp = line.find(' ');
+    check(sp != std::string::npos, op, path, ": metadata '", kChecksumKey, "' line '", line, "' is not 'name crc'");
+    listed[line.substr(0, sp)] = line.substr(sp + 1);
+  }
+  for (const auto& [name, t] : file.tensors) {
+    auto it = listed.find(name);
+    check(it != listed.end(), op, path, ": tensor '", name, "' has no checksum in '", kChecksumKey, "'");
+    const std::string got = hex32(tensor_crc(t));
+    check(it->second == got, op, path, ": tensor '", name, "' is corrupted: CRC-32 ", got, ", the file recorded ",
+          it->second);
+    listed.erase(it);
+  }
+  check(listed.empty(), op, path, ": tensor '", listed.empty() ? "" : listed.begin()->first,
+        "' is missing (it has a checksum in '", kChecksumKey, "')");
+  return true;
+}
+
+int64_t first_non_finite(const Tensor& t) {
+  if (!t.defined() || t.dtype() != DType::Float32) return -1;
+  const Tensor c = t.contiguous();
+  const float* v = c.data<float>();
+  for (int64_t i = 0; i < c.numel(); ++i)
+    if (!std::isfinite(v[i])) return i;
+  return -1;
 }
 
 }  // namespace qgrad::nn

@@ -30,8 +30,8 @@ int run_mnist_training(const std::string& program, const std::string& arch, doub
   if (flags.given("resume")) first_epoch = nn::load_checkpoint(flags.str("resume"), *model, &opt).training.epoch;
   schedule.set_t(first_epoch);
   schedule.apply(opt);
-  std::printf("%s on MNIST: %zu train / %zu test images, %lld parameters, %d thread(s)\n", arch.c_str(),
-              data.train_set.size(), data.test_set.size(), static_cast<long long>(model->num_parameters()), threads);
+  std::printf("%s on %s: %zu train / %zu test images, %lld parameters, %d thread(s)\n", arch.c_str(),
+              data.train_set.name().c_str(), data.train_set.size(), data.test_set.size(), static_cast<long long>(model->num_parameters()), threads);
 
   TrainingLog log(program, arch, {{"threads", threads}, {"seed", seed}, {"batch_size", batch_size}, {"lr", lr}});
   for (int64_t epoch = first_epoch; epoch < epochs; ++epoch) {

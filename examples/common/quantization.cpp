@@ -82,13 +82,15 @@ data::Dataset sample_subset(const data::Dataset& set, const quant::Sampling& sam
     pixels.insert(pixels.end(), s.pixels, s.pixels + shape.numel());
     labels.push_back(s.label);
   }
-  return data::Dataset(shape, std::move(pixels), std::move(labels), set.classes());
+  data::Dataset subset(shape, std::move(pixels), std::move(labels), set.classes());
+  subset.set_name(set.name());
+  subset.set_normalization(set.normalization());
+  return subset;
 }
 
-int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
-                  const quant::Sampling& sampling) {
+int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const quant::Sampling& sampling) {
   data::Dataset subset = sample_subset(train_set, sampling);
-  data::DataLoader loader(subset, loader_options(dataset, 250));
+  data::DataLoader loader(subset, loader_options(train_set, 250));
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
@@ -132,9 +134,8 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
   return r;
 }
 
-quant::InputSpec input_spec(const std::string& dataset, const data::Dataset& set) {
-  const data::DataLoaderOptions o = loader_options(dataset, 1);
-  return {.shape = set.shape(), .mean = o.mean, .std = o.std};
+quant::InputSpec input_spec(const data::Dataset& set) {
+  return {.shape = set.shape(), .mean = set.normalization().mean, .std = set.normalization().std};
 }
 
 int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch) {

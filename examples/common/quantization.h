@@ -36,8 +36,7 @@ data::Dataset sample_subset(const data::Dataset& set, const quant::Sampling& sam
 
 // Runs the sampled training images through model (eval mode, no graph) so its observers record
 // their ranges. Returns the number of images used.
-int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const std::string& dataset,
-                  const quant::Sampling& sampling);
+int64_t calibrate(nn::Module& model, const data::Dataset& train_set, const quant::Sampling& sampling);
 
 // evaluate() on a fake-quant model with its observers off meanwhile (and back as they were):
 // evaluation must not move the ranges, or they would learn from the test set and the integer
@@ -54,8 +53,8 @@ struct Agreement {
 Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& loader);
 
 // The preprocessing a model calibrated or trained on `set` expects: its image shape and
-// loader_options(dataset)'s mean/std, i.e. what the data loader fed it.
-quant::InputSpec input_spec(const std::string& dataset, const data::Dataset& set);
+// its normalization() (loader_options' mean/std), i.e. what the data loader fed it.
+quant::InputSpec input_spec(const data::Dataset& set);
 
 // Writes the integer model to --save (when given) with the arch, the float checkpoint it came
 // from ("float_model", the --model path) and the quantization flags in its metadata; returns the file's size in bytes (0 when not saved).

@@ -19,22 +19,16 @@ data::Dataset load_dataset(const std::string& name, const std::string& dir, data
   fail("load_dataset", "unknown data set '", name, "' (known: mnist, cifar10)");
 }
 
-data::DataLoaderOptions loader_options(const std::string& name, int64_t batch_size) {
-  data::DataLoaderOptions o{.batch_size = batch_size};
-  if (name == "mnist") {
-    o.mean = {0.1307f};
-    o.std = {0.3081f};
-  } else {
-    o.mean = {0.4914f, 0.4822f, 0.4465f};
-    o.std = {0.2470f, 0.2435f, 0.2616f};
-  }
-  return o;
+data::DataLoaderOptions loader_options(const data::Dataset& set, int64_t batch_size) {
+  check(!set.normalization().mean.empty(), "loader_options", "data set '", set.name(),
+        "' has no normalization: its folder lacks the training images it is computed from");
+  return {.batch_size = batch_size, .mean = set.normalization().mean, .std = set.normalization().std};
 }
 
 namespace {
 
-data::DataLoaderOptions train_options(const ClassifierData::Options& o) {
-  data::DataLoaderOptions t = loader_options(o.dataset, o.batch_size);
+data::DataLoaderOptions train_options(const data::Dataset& set, const ClassifierData::Options& o) {
+  data::DataLoaderOptions t = loader_options(set, o.batch_size);
   t.shuffle = true;
   t.seed = o.seed;
   if (o.augment) {
@@ -50,8 +44,8 @@ ClassifierData::ClassifierData(const Options& o)
     : train_set(load_dataset(o.dataset, o.dir, data::Split::Train)
                     .evenly_spaced(o.limit_train > 0 ? static_cast<size_t>(o.limit_train) : SIZE_MAX)),
       test_set(load_dataset(o.dataset, o.dir, data::Split::Test)),
-      train_loader(train_set, train_options(o)),
-      test_loader(test_set, loader_options(o.dataset, 500)) {}
+      train_loader(train_set, train_options(train_set, o)),
+      test_loader(test_set, loader_options(test_set, 500)) {}
 
 int64_t count_correct(const Tensor& logits, const Tensor& labels) {
   std::vector<int32_t> pred = argmax(logits, 1).to_vector<int32_t>();

@@ -16,8 +16,8 @@ namespace qgrad::examples {
 
 // MNIST or CIFAR-10 from dir (see --data), one split.
 data::Dataset load_dataset(const std::string& name, const std::string& dir, data::Split split);
-// The per-channel mean/std the programs normalize with (the training sets' statistics).
-data::DataLoaderOptions loader_options(const std::string& name, int64_t batch_size);
+// Batches normalized by set's own normalization() (its training split's statistics).
+data::DataLoaderOptions loader_options(const data::Dataset& set, int64_t batch_size);
 
 // A data set's train and test splits with their loaders. Not copyable: the loaders refer to
 // the data sets inside the same object.

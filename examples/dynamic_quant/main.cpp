@@ -39,8 +39,8 @@ Timed run_timed(nn::Module& model, const std::vector<data::Batch>& batches) {
   return {static_cast<double>(correct) / static_cast<double>(seen), static_cast<double>(seen) / s, s};
 }
 
-std::vector<data::Batch> all_batches(const data::Dataset& set, const std::string& dataset, int64_t batch_size) {
-  data::DataLoader loader(set, examples::loader_options(dataset, batch_size));
+std::vector<data::Batch> all_batches(const data::Dataset& set, int64_t batch_size) {
+  data::DataLoader loader(set, examples::loader_options(set, batch_size));
   std::vector<data::Batch> out;
   for (size_t b = 0; b < loader.num_batches(); ++b) out.push_back(loader.batch(b));
   return out;
@@ -92,7 +92,7 @@ int main(int argc, char** argv) try {
   nlohmann::json runs = nlohmann::json::array();
   std::printf("%-6s %-14s %10s %12s %9s\n", "batch", "model", "accuracy", "images/s", "seconds");
   for (int64_t batch : {256, 1}) {
-    const auto batches = all_batches(test_set, f.dataset, batch);
+    const auto batches = all_batches(test_set, batch);
     const Timed ft = run_timed(*f.model, batches);
     const Timed dt = run_timed(*dq, batches);
     for (const auto& [name, t] : {std::pair{"float", ft}, std::pair{"dynamic-int8", dt}}) {

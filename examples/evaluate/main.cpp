@@ -51,7 +51,7 @@ int main(int argc, char** argv) try {
 
   const std::string dir = examples::data_dir(flags, dataset);
   data::Dataset test_set = examples::load_dataset(dataset, dir, data::Split::Test);
-  data::DataLoaderOptions options = examples::loader_options(dataset, flags.integer("batch-size"));
+  data::DataLoaderOptions options = examples::loader_options(test_set, flags.integer("batch-size"));
   if (spec) {
     check(spec->shape == test_set.shape(), "evaluate", path, " expects ", data::shape_str(spec->shape),
           " images, but the ", dataset, " test images in ", dir, " are ", data::shape_str(test_set.shape()));
@@ -63,7 +63,7 @@ int main(int argc, char** argv) try {
   examples::Evaluation ev = examples::evaluate(*model, loader, static_cast<int64_t>(test_set.classes().size()));
 
   std::printf("%s (%s, %s) on %zu %s test images: accuracy %.2f%%, loss %.4f\n", path.c_str(), arch.c_str(),
-              what.c_str(), test_set.size(), dataset.c_str(),
+              what.c_str(), test_set.size(), test_set.name().c_str(),
               100.0 * ev.accuracy, ev.loss);
   const auto& names = test_set.classes();
   nlohmann::json per_class = nlohmann::json::object();

@@ -188,7 +188,7 @@ int main(int argc, char** argv) try {
     data::Dataset subset = examples::sample_subset(
         train, {.kind = quant::Sampling::Kind::Uniform, .count = flags.integer("calib-samples")});
     images = static_cast<int64_t>(subset.size());
-    data::DataLoader loader(subset, examples::loader_options(dataset, 250));
+    data::DataLoader loader(subset, examples::loader_options(train, 250));
     const auto seen = activations(*prepared, loader);
     // seen[0]: the input; then one per layer with an output range, in the same order.
     std::vector<size_t> with_output;

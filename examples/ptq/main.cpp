@@ -27,23 +27,23 @@ int main(int argc, char** argv) try {
   const std::string dir = examples::data_dir(flags, f.dataset);
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
-  data::DataLoader test_loader(test_set, examples::loader_options(f.dataset, 500));
+  data::DataLoader test_loader(test_set, examples::loader_options(test_set, 500));
   const auto classes = static_cast<int64_t>(test_set.classes().size());
 
   const quant::QConfig config = examples::qconfig_from_flags(flags, *f.model);
   auto qmodel = quant::prepare(*f.model, config);
-  const int64_t used = examples::calibrate(*qmodel, train_set, f.dataset, examples::sampling_from_flags(flags));
+  const int64_t used = examples::calibrate(*qmodel, train_set, examples::sampling_from_flags(flags));
   quant::set_observe(*qmodel, false);
   quant::set_fake_quant(*qmodel, true);
 
   const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
   const examples::Evaluation qev = examples::evaluate(*qmodel, test_loader, classes);
   auto int_model = quant::convert(*qmodel);
-  int_model->input_spec = examples::input_spec(f.dataset, train_set);
+  int_model->input_spec = examples::input_spec(train_set);
   const examples::Evaluation iev = examples::evaluate(*int_model, test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*qmodel, *int_model, test_loader);
   std::printf("%s, %d thread(s): calibrated on %lld %s images (%s sampling)\n", f.arch.c_str(), threads,
-              static_cast<long long>(used), f.dataset.c_str(), flags.str("sampling").c_str());
+              static_cast<long long>(used), train_set.name().c_str(), flags.str("sampling").c_str());
   std::printf("float test accuracy       %.2f%%\n", 100.0 * fev.accuracy);
   std::printf("fake-quant test accuracy  %.2f%%  (w%lld %s %s per-%s, observer %s)\n", 100.0 * qev.accuracy,
               static_cast<long long>(flags.integer("bits")), flags.str("weight-method").c_str(),

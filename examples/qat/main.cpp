@@ -42,7 +42,7 @@ int main(int argc, char** argv) try {
   const examples::Evaluation fev = examples::evaluate(*f.model, data.test_loader, classes);
 
   auto model = quant::prepare_qat(*f.model, examples::qconfig_from_flags(flags, *f.model));
-  const int64_t used = examples::calibrate(*model, data.train_set, f.dataset, examples::sampling_from_flags(flags));
+  const int64_t used = examples::calibrate(*model, data.train_set, examples::sampling_from_flags(flags));
   const examples::Evaluation start = examples::evaluate_frozen(*model, data.test_loader, classes);
   std::printf("%s QAT, %d thread(s): float %.2f%%, fake-quant after calibrating on %lld images %.2f%%\n",
               f.arch.c_str(), threads, 100.0 * fev.accuracy, static_cast<long long>(used),
@@ -75,7 +75,7 @@ int main(int argc, char** argv) try {
   // the fake-quant model that was evaluated, not one whose ranges move with the test images.
   quant::set_observe(*model, false);
   auto int_model = quant::convert(*model);
-  int_model->input_spec = examples::input_spec(f.dataset, data.train_set);
+  int_model->input_spec = examples::input_spec(data.train_set);
   const examples::Evaluation iev = examples::evaluate(*int_model, data.test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*model, *int_model, data.test_loader);
   std::printf("integer model accuracy %.2f%%; integer vs fake-quant: same prediction on %.2f%% of %lld images, "

@@ -157,7 +157,7 @@ int main(int argc, char** argv) try {
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
   if (flags.integer("limit-test") > 0) test_set = test_set.evenly_spaced(static_cast<size_t>(flags.integer("limit-test")));
-  data::DataLoader test_loader(test_set, examples::loader_options(f.dataset, 500));
+  data::DataLoader test_loader(test_set, examples::loader_options(test_set, 500));
   const auto classes = static_cast<int64_t>(test_set.classes().size());
   const quant::Sampling sampling = examples::sampling_from_flags(flags);
 
@@ -190,7 +190,7 @@ int main(int argc, char** argv) try {
                    .per_channel = gran == "channel", .weight_method = method,
                    .observer = quant::parse_observer_kind(observer), .keep_ends_8bit = flags.integer("keep-ends") != 0});
     auto qmodel = quant::prepare(*f.model, config);
-    calibrated = examples::calibrate(*qmodel, train_set, f.dataset, sampling);
+    calibrated = examples::calibrate(*qmodel, train_set, sampling);
     quant::set_observe(*qmodel, false);
     quant::set_fake_quant(*qmodel, true);
     Row row{.method = quant::to_string(method), .scheme = linear ? scheme : "-",
@@ -200,7 +200,7 @@ int main(int argc, char** argv) try {
     row.delta = row.accuracy - fev.accuracy;
     if (scheme == "sym") {
       auto int_model = quant::convert(*qmodel);
-      int_model->input_spec = examples::input_spec(f.dataset, train_set);
+      int_model->input_spec = examples::input_spec(train_set);
       row.int_accuracy = examples::evaluate(*int_model, test_loader, classes).accuracy;
       row.file_bytes = int_model_file_bytes(*int_model);
     }

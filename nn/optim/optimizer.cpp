@@ -1,5 +1,6 @@
 #include "nn/optim/optimizer.h"
 
+#include <algorithm>
 #include <set>
 
 namespace qgrad::optim {
@@ -30,6 +31,12 @@ void Optimizer::zero_grad() {
 }
 
 float* Optimizer::slot(size_t i, const std::string& name) { return slots_[i].at(name).data<float>(); }
+
+int64_t Optimizer::steps() const {
+  int64_t most = 0;
+  for (int64_t s : steps_) most = std::max(most, s);
+  return most;
+}
 
 nn::StateDict Optimizer::state_dict() const {
   nn::StateDict sd;

@@ -26,6 +26,9 @@ class Optimizer {
   float lr() const { return lr_; }
   void set_lr(float lr);
   const std::vector<Tensor>& params() const { return params_; }
+  // Steps taken so far (restored by load_state_dict): the largest per-parameter count, i.e. the
+  // step() calls in which some parameter had a gradient.
+  int64_t steps() const;
 
   nn::StateDict state_dict() const;
   // Strict: every expected entry present with the right shape and dtype, no others.

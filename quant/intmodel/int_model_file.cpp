@@ -1,15 +1,6 @@
 #include "quant/intmodel/int_model_file.h"
 
-#include <zlib.h>
-
-#include <algorithm>
-#include <bit>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <map>
-#include <set>
-#include <sstream>
 
 #include "core/error.h"
 #include "quant/intmodel/int_layer_io.h"
@@ -21,29 +12,6 @@ namespace {
 
 const char* kOp = kLoadIntModel;
 const std::string kReserved = "qgrad.";
-
-// CRC-32 of a tensor's bytes as the file stores them (little-endian).
-uint32_t tensor_crc(const Tensor& t) {
-  const Tensor c = t.contiguous();
-  const size_t elem = dtype_size(c.dtype()), n = static_cast<size_t>(c.numel()) * elem;
-  std::vector<unsigned char> bytes(static_cast<const unsigned char*>(c.raw_data()),
-                                   static_cast<const unsigned char*>(c.raw_data()) + n);
-  if constexpr (std::endian::native == std::endian::big)
-    for (size_t i = 0; i + elem <= n; i += elem) std::reverse(bytes.begin() + i, bytes.begin() + i + elem);
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (size_t done = 0; done < n;) {  // zlib takes uInt lengths
-    const auto chunk = static_cast<uInt>(std::min<size_t>(n - done, 1u << 30));
-    crc = crc32(crc, bytes.data() + done, chunk);
-    done += chunk;
-  }
-  return static_cast<uint32_t>(crc);
-}
-
-std::string hex32(uint32_t v) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", v);
-  return buf;
-}
 
 const std::string& meta_value(const nn::Metadata& m, const std::string& key, const std::string& path) {
   auto it = m.find(key);
@@ -66,26 +34,6 @@ QParams io_qparams(TensorTable& table, const std::string& name, int bits) {
   if (!(v[1] >= 0 && v[1] <= static_cast<float>(qmax) && v[1] == std::floor(v[1])))
     table.bad(name, "zero point ", v[1], " is not an integer in [0, ", qmax, "]");
   return activation_qparams(v[0], static_cast<int32_t>(v[1]), qmax);
-}
-
-void verify_checksums(const nn::SafeTensors& file, const std::string& path) {
-  std::map<std::string, std::string> listed;
-  std::stringstream ss(meta_value(file.metadata, "qgrad.crc32", path));
-  for (std::string line; std::getline(ss, line);) {
-    const size_t sp = line.find(' ');
-    check(sp != std::string::npos, kOp, path, ": metadata 'qgrad.crc32' line '", line, "' is not 'name crc'");
-    listed[line.substr(0, sp)] = line.substr(sp + 1);
-  }
-  for (const auto& [name, t] : file.tensors) {
-    auto it = listed.find(name);
-    check(it != listed.end(), kOp, path, ": tensor '", name, "' has no checksum in 'qgrad.crc32'");
-    const std::string got = hex32(tensor_crc(t));
-    check(it->second == got, kOp, path, ": tensor '", name, "' is corrupted: CRC-32 ", got, ", the file recorded ",
-          it->second);
-    listed.erase(it);
-  }
-  check(listed.empty(), kOp, path, ": tensor '", listed.empty() ? "" : listed.begin()->first,
-        "' is missing (it has a checksum in 'qgrad.crc32')");
 }
 
 // A layer's line in "qgrad.int_layers", indented two spaces per nesting level, followed by
@@ -115,13 +63,11 @@ void save_int_model(const std::string& path, const IntModel& model, const nn::Me
           "' uses the reserved prefix '", kReserved, "'");
     meta[key] = value;
   }
-  std::string crcs;
-  for (const auto& [name, t] : sd) crcs += name + " " + hex32(tensor_crc(t)) + "\n";
   meta["qgrad.format"] = kIntModelFormat;
   meta["qgrad.int_layers"] = layers;
   meta["qgrad.input_bits"] = std::to_string(model.input_qparams.bits);
   meta["qgrad.output_bits"] = std::to_string(model.output_qparams.bits);
-  meta["qgrad.crc32"] = crcs;
+  meta[nn::kChecksumKey] = nn::tensor_checksums(sd);
   if (model.input_spec) write_input_spec(*model.input_spec, meta);
   nn::save_safetensors(path, sd, meta);
 }
@@ -136,7 +82,7 @@ IntModelFile read_int_model(const nn::SafeTensors& file, const std::string& path
   check(is_int_model(file.metadata), kOp, path, ": not a qgrad integer model (metadata 'qgrad.format' is ",
         format == file.metadata.end() ? std::string("missing") : "'" + format->second + "'", ", expected '",
         kIntModelFormat, "')");
-  verify_checksums(file, path);
+  check(nn::verify_tensor_checksums(file, kOp, path), kOp, path, ": metadata has no '", nn::kChecksumKey, "'");
   IntModelFile out;
   out.metadata = file.metadata;
   out.model = std::make_shared<IntModel>();

@@ -1,9 +1,12 @@
 // MNIST: synthetic IDX files (plain and gzipped) load with exact pixels and labels; every kind
-// of broken file is rejected with a message naming the file; the real test set loads when the
-// offline mirror is available (QGRAD_DATA_MIRROR).
+// of broken file is rejected with a message naming the file; another IDX data set is named by
+// its folder and normalized by its own training images' statistics, never MNIST's; the real
+// test set loads when the offline mirror is available (QGRAD_DATA_MIRROR).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "data/data_files.h"
 #include "datasets/mnist.h"
@@ -71,8 +74,58 @@ TEST_CASE("MNIST: gzipped IDX files load the same; the test split reads t10k fil
   TempDir dir;
   testing::write_gzip(dir / "t10k-images-idx3-ubyte.gz", idx_images(3, 2, 3, pixels3()));
   testing::write_gzip(dir / "t10k-labels-idx1-ubyte.gz", idx_labels(3, kLabels3));
-  check_three(MNIST(dir.str(), Split::Test));
+  const MNIST test(dir.str(), Split::Test);
+  check_three(test);
+  CHECK(test.normalization().mean.empty());  // no training images to compute it from
   CHECK_THROWS_WITH(MNIST(dir.str(), Split::Train), Catch::Contains("train-images-idx3-ubyte"));
+}
+
+TEST_CASE("MNIST: another IDX data set is named by its folder and normalized by its own training images", "[data]") {
+  TempDir root;
+  const std::string dir = root / "inverted-digits";
+  // Training pixels 255 - p (an "inverted" set, as Fashion-MNIST is far brighter than MNIST);
+  // the test images differ, so statistics taken from them would differ.
+  std::vector<uint8_t> train_pixels = pixels3();
+  for (uint8_t& p : train_pixels) p = static_cast<uint8_t>(255 - p);
+  testing::write_bytes(dir + "/train-images-idx3-ubyte", idx_images(3, 2, 3, train_pixels));
+  testing::write_bytes(dir + "/train-labels-idx1-ubyte", idx_labels(3, kLabels3));
+  testing::write_gzip(dir + "/t10k-images-idx3-ubyte.gz", idx_images(3, 2, 3, pixels3()));
+  testing::write_gzip(dir + "/t10k-labels-idx1-ubyte.gz", idx_labels(3, kLabels3));
+
+  double sum = 0, sum_sq = 0;
+  for (uint8_t p : train_pixels) {
+    sum += p / 255.0;
+    sum_sq += (p / 255.0) * (p / 255.0);
+  }
+  const double mean = sum / 18, stdev = std::sqrt(sum_sq / 18 - mean * mean);
+  const MNIST train(dir, Split::Train), test(dir + "/", Split::Test);
+  for (const Dataset* set : {static_cast<const Dataset*>(&train), static_cast<const Dataset*>(&test)}) {
+    CHECK(set->name() == "inverted-digits");
+    REQUIRE(set->normalization().mean.size() == 1);
+    CHECK(set->normalization().mean[0] == Approx(mean).epsilon(1e-6));
+    CHECK(set->normalization().std[0] == Approx(stdev).epsilon(1e-6));
+  }
+  CHECK(std::abs(train.normalization().mean[0] - 0.1307f) > 0.1f);  // not MNIST's
+  // A subset keeps the data set's name and normalization (--limit-train trains on one).
+  const Dataset few = train.evenly_spaced(2);
+  CHECK(few.name() == "inverted-digits");
+  CHECK(few.normalization().std == train.normalization().std);
+}
+
+TEST_CASE("channel_statistics: per-channel mean and population std of pixels / 255", "[data]") {
+  // Two 3-channel 1x2 images, planar: image i holds channel 0, 1, 2 pixel pairs in turn.
+  const Dataset set({3, 1, 2}, {0, 255, 10, 20, 51, 102, /**/ 255, 0, 30, 40, 153, 204}, {0, 1}, {"a", "b"});
+  const Normalization n = channel_statistics(set);
+  REQUIRE(n.mean.size() == 3);
+  CHECK(n.mean[0] == Approx(0.5));
+  CHECK(n.std[0] == Approx(0.5));
+  CHECK(n.mean[1] == Approx(25.0 / 255));
+  CHECK(n.std[1] == Approx(std::sqrt(125.0) / 255));
+  CHECK(n.mean[2] == Approx((51 + 102 + 153 + 204) / 4.0 / 255));
+  CHECK(n.std[2] == Approx(std::sqrt((2 * 76.5 * 76.5 + 2 * 25.5 * 25.5) / 4) / 255));
+  // One value everywhere: no spread to divide by.
+  const Dataset flat({1, 1, 2}, {7, 7, 7, 7}, {0, 0}, {"a"});
+  CHECK_THROWS_WITH(channel_statistics(flat), Catch::Contains("channel 0 has the same value in every pixel"));
 }
 
 TEST_CASE("MNIST: the unpacked file wins over the .gz when both exist", "[data]") {
@@ -164,4 +217,8 @@ TEST_CASE("MNIST: the real test set has 10,000 images with the known label count
   CHECK(counts == std::vector<int>{980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009});
   // The first test digit is a 7 (a fact of the original file order).
   CHECK(test.get(0).label == 7);
+  // Computed from the 60,000 training images: the published 0.1307 / 0.3081.
+  CHECK(test.name() == "mnist");
+  CHECK(test.normalization().mean[0] == Approx(0.1307).margin(5e-5));
+  CHECK(test.normalization().std[0] == Approx(0.3081).margin(5e-5));
 }
