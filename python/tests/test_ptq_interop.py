@@ -5,7 +5,8 @@ A LeNet-5 checkpoint is trained briefly (1 epoch on 2000 images, about 85% test 
 loaded into qgrad.nn.model('lenet5') from a NumPy safetensors read, calibrated on the same
 training images in the same order, batches and normalization as ptq's calibrate()
 (examples/common/quantization.cpp: calibration_indices -> sample_subset -> DataLoader of 250,
-MNIST mean 0.1307 / std 0.3081, eval mode, no graph), converted and saved with the metadata ptq
+normalized by the training images' own mean / std as datasets/dataset.cpp channel_statistics
+computes them, eval mode, no graph), converted and saved with the metadata ptq
 writes. The two files must hold byte-equal tensors and identical metadata (hence identical
 files).
 
@@ -44,7 +45,6 @@ def _missing():
 pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
 
 CALIB_SAMPLES, SEED, CALIB_BATCH = 300, 5, 250
-MEAN, STD = 0.1307, 0.3081
 
 
 # --- file readers (NumPy only) -----------------------------------------------------------------
@@ -73,6 +73,20 @@ def read_idx_images(path):
     magic, n, rows, cols = struct.unpack(">IIII", raw[:16])
     assert magic == 2051
     return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, rows, cols).copy()
+
+
+def training_statistics(images):
+    """Mean and population std of pixels / 255 as float32, by channel_statistics' arithmetic
+    (exact byte counts, then the double sums in the order of the byte values), so the floats are
+    the ones ptq uses, bit for bit."""
+    count = np.bincount(images.ravel(), minlength=256)
+    total, s, sq = float(images.size), 0.0, 0.0
+    for v in range(256):
+        x, k = v / 255.0, float(count[v])
+        s += k * x
+        sq += k * x * x
+    mean = s / total
+    return float(np.float32(mean)), float(np.float32((max(0.0, sq / total - mean * mean)) ** 0.5))
 
 
 def read_idx_labels(path):
@@ -120,7 +134,8 @@ def python_ptq(ckpt, save_to):
     sampling = quant.Sampling("random", count=CALIB_SAMPLES, seed=SEED)
     idx = quant.calibration_indices(sampling, len(train))
     subset = np.ascontiguousarray(train[idx])
-    spec = quant.InputSpec((1, 28, 28), [MEAN], [STD])
+    mean, std = training_statistics(train)
+    spec = quant.InputSpec((1, 28, 28), [mean], [std])
 
     prepared = quant.prepare(model, quant.default_qconfig(model))  # ptq's flag defaults
     prepared.eval()

@@ -22,7 +22,7 @@ run_logged inspect "$INSPECT" --model "$WORK/lenet5_int8.safetensors" --data "$M
 expect "inspect exits 0" test "$rc" -eq 0
 cat "$WORK/inspect.out"
 expect "the header shows the input spec ptq recorded" \
-  grep -qF "input: 1x28x28 NCHW uint8/255, mean 0.1307, std 0.3081" "$WORK/inspect.out"
+  grep -qF "input: 1x28x28 NCHW uint8/255, mean 0.13066047, std 0.3081078" "$WORK/inspect.out"
 expect "the header names the qgemm kernel" grep -qE "^qgemm kernel: [a-z0-9_]+$" "$WORK/inspect.out"
 expect "the float checkpoint is found through the metadata" grep -qF "float weights: $WORK/lenet5.safetensors" "$WORK/inspect.out"
 # LeNet-5: conv 6x25, conv 16x150, fc 120x400, 84x120, 10x84, all 8-bit per channel with an SQNR.

@@ -29,13 +29,13 @@ echo "ptq integer model: $ptq_acc; evaluate: $eval_acc"
 expect "evaluate's accuracy equals ptq's integer-model accuracy" test "$ptq_acc" = "$eval_acc"
 expect "evaluate says it ran the integer model" grep -q "(lenet5, integer model)" "$WORK/eval.out"
 expect "evaluate used the file's input spec" \
-  grep -qF "input preprocessing from the file: 1x28x28 NCHW uint8/255, mean 0.1307, std 0.3081" "$WORK/eval.out"
+  grep -qF "input preprocessing from the file: 1x28x28 NCHW uint8/255, mean 0.13066047, std 0.3081078" "$WORK/eval.out"
 expect "the file header records the input spec" python3 - "$WORK/lenet5_w4.safetensors" <<'PY'
 import json, struct, sys
 f = open(sys.argv[1], "rb")
 meta = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))["__metadata__"]
 assert (meta["qgrad.input_shape"], meta["qgrad.input_layout"], meta["qgrad.input_pixel_max"],
-        meta["qgrad.input_mean"], meta["qgrad.input_std"]) == ("1 28 28", "NCHW", "255", "0.1307", "0.3081"), meta
+        meta["qgrad.input_mean"], meta["qgrad.input_std"]) == ("1 28 28", "NCHW", "255", "0.13066047", "0.3081078"), meta
 PY
 printed="$(grep -o 'accuracy [0-9.]*%' "$WORK/eval.out" | head -1 | sed 's/^accuracy //')"
 expect "the printed accuracy is ptq's ($printed)" grep -q "integer model accuracy *$printed" "$WORK/ptq.out"
