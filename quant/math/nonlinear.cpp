@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/ops/op_support.h"
+#include "nn/safetensors.h"
 #include "quant/math/qparams.h"
 
 namespace qgrad::quant {
@@ -20,6 +21,9 @@ void check_weight(const Tensor& w, const char* op) {
   qgrad::detail::require_float(w, op);
   check(w.numel() > 0, op, "got an empty tensor of shape ", shape_str(w.shape()));
   check(w.device() == Device::CPU, op, "runs on cpu tensors, got a ", device_name(w.device()), " tensor");
+  const int64_t bad = nn::first_non_finite(w);
+  check(bad < 0, op, "weight contains a non-finite value ", bad < 0 ? 0.f : w.contiguous().data<float>()[bad],
+        " at flat index ", bad);
 }
 
 }  // namespace
@@ -35,7 +39,6 @@ Codebook kmeans_quantize(const Tensor& weight, const KMeansOptions& options) {
   const float* w = wc.data<float>();
   const int64_t n = wc.numel();
   const int k = 1 << options.bits;
-  for (int64_t i = 0; i < n; ++i) check(std::isfinite(w[i]), op, "weight contains a non-finite value ", w[i]);
 
   const auto [mn, mx] = std::minmax_element(w, w + n);
   std::vector<double> c(k), mid(k - 1), sum(k);
@@ -139,10 +142,7 @@ PowerOfTwo power_of_two_quantize(const Tensor& weight, int bits) {
   const float* w = wc.data<float>();
   const int64_t n = wc.numel();
   double amax = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    check(std::isfinite(w[i]), op, "weight contains a non-finite value ", w[i]);
-    amax = std::max(amax, std::abs(double(w[i])));
-  }
+  for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::abs(double(w[i])));
   PowerOfTwo p;
   p.codes = zeros(weight.shape(), DType::Int8);
   if (amax == 0) return p;
