@@ -70,9 +70,8 @@ void save_safetensors(const std::string& path, const StateDict& tensors, const M
     check(!name.empty() && name != kMetadataKey, "save_safetensors", path, ": tensor name '", name,
           "' is not allowed");
     check(t.defined(), "save_safetensors", path, ": tensor '", name, "' is undefined");
-    check(t.device() == Device::CPU, "save_safetensors", path, ": tensor '", name, "' is on ",
-          device_name(t.device()), ", move it to the CPU first");
-    compact.push_back(t.contiguous());
+    // A device tensor is copied to the host: the file is the same whichever device saved it.
+    compact.push_back(t.detach().to(Device::CPU).contiguous());
     const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
     header[name] = {{"dtype", dtype_code(t.dtype())},
                     {"shape", t.shape()},
