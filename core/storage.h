@@ -27,7 +27,7 @@ class Storage {
     Device device = Device::CPU;
     void operator()(void* p) const;
   };
-  std::unique_ptr<void, Free> data_;
+  std::unique_ptr<void, Free> data_{nullptr, Free{}};
   std::shared_ptr<void> owner_;  // external memory only
   void* external_ = nullptr;
   size_t nbytes_;
