@@ -45,7 +45,7 @@ inline void require_close(const Tensor& got, const Tensor& want, double rtol, do
     if (std::isnan(a[i]) && std::isnan(b[i])) continue;
     const double err = std::isnan(a[i]) || std::isnan(b[i]) ? INFINITY : std::fabs(double(a[i]) - b[i]);
     const double excess = err - (atol + rtol * std::fabs(double(b[i])));
-    if (excess > worst_excess || (std::isinf(excess) && worst < 0)) {
+    if (excess > worst_excess) {
       worst_excess = excess;
       worst = static_cast<int64_t>(i);
     }

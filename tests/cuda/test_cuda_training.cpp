@@ -5,11 +5,15 @@
 // reductions sum in another order than OpenBLAS and the CPU loops).
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <memory>
 
 #include "core/autograd.h"
 #include "core/device.h"
@@ -71,7 +75,7 @@ Tensor composite(const std::vector<Tensor>& p, const Tensor& targets) {
   Tensor loss = cross_entropy(logits, targets);
   Tensor sm = softmax(matmul(z.slice(3, 0, 3).reshape({2, 9, 3}), v), -1);     // [2, 9, 5]
   Tensor extra = mean(mul(sm, log_softmax(tanh(matmul(z.reshape({2, 9, 3}), v)), 1)));
-  Tensor t = transpose(v, 0, 1);
+  Tensor t = v.transpose(0, 1);
   Tensor more = sum(where(gt(t, 0.f), pow(abs(t) + 1.f, 1.5f), div(exp(t), t * t + 1.f)));
   Tensor cat = concat({v, mul(v, 2.f)}, 0);
   Tensor mx = max(cat, {1});
