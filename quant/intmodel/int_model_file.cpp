@@ -24,7 +24,7 @@ const std::string kReserved = "qgrad.";
 
 // CRC-32 of a tensor's bytes as the file stores them (little-endian).
 uint32_t tensor_crc(const Tensor& t) {
-  const Tensor c = t.contiguous();
+  const Tensor c = t.detach().to(Device::CPU).contiguous();  // the bytes are read on the host
   const size_t elem = dtype_size(c.dtype()), n = static_cast<size_t>(c.numel()) * elem;
   std::vector<unsigned char> bytes(static_cast<const unsigned char*>(c.raw_data()),
                                    static_cast<const unsigned char*>(c.raw_data()) + n);
