@@ -222,6 +222,12 @@ TEST_CASE("ops on tensors of two devices fail naming both; host access of cuda t
   g2.slice(0, 0, 1).fill_(-1.f);
   CHECK(g2.to_vector() == std::vector<float>{-1.f, 5.f, 6.f});
   CHECK(parse_device("cuda") == Device::CUDA);
+  // to(Device) is differentiable: the gradient comes back to the CPU leaf
+  Tensor leaf = from_vector({1.f, -2.f}, {2}).requires_grad_();
+  sum(mul(leaf.to(Device::CUDA), 3.f)).backward();
+  REQUIRE(leaf.grad().defined());
+  CHECK(leaf.grad().device() == Device::CPU);
+  CHECK(leaf.grad().to_vector() == std::vector<float>{3.f, 3.f});
 }
 
 TEST_CASE("a checkpoint saved from a GPU model is the CPU's file and loads on either device bit-identically",
