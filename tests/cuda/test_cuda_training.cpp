@@ -190,7 +190,7 @@ TEST_CASE("Module::to moves parameters, buffers and (at the next step) optimizer
     if (t.dtype() == DType::Float32) CHECK(t.to_vector() == values.at(name));
 }
 
-TEST_CASE("ops on tensors of two devices fail naming both; host access of cuda tensors copies or refuses",
+TEST_CASE("ops on tensors of two devices fail naming both, and host access of cuda tensors copies or refuses",
           "[cuda]") {
   const Tensor c = from_vector({1.f, 2.f, 3.f}, {3}), g = dev(c);
   CHECK_THROWS_WITH(add(c, g), Contains("add: tensors on different devices: cpu and cuda"));
