@@ -1,6 +1,7 @@
 // The umbrella header: everything a program needs, in one include.
 #pragma once
 #include "core/autograd.h"
+#include "core/device.h"
 #include "core/ops/activation.h"
 #include "core/ops/conv.h"
 #include "core/ops/elementwise.h"

@@ -74,7 +74,7 @@ void Tensor::backward(const Tensor& grad) const {
   if (!seed.defined()) {
     check(numel() == 1, "backward", "the gradient can only be implied for a one-element output; "
           "pass grad explicitly for shape ", shape_str(shape()));
-    seed = ones(shape());
+    seed = ones(shape(), DType::Float32, device());
   }
   check(seed.shape() == shape(), "backward", "gradient shape ", shape_str(seed.shape()),
         " differs from output shape ", shape_str(shape()));

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "core/backend/cuda_backend.h"
 #include "core/error.h"
 
 namespace qgrad {
@@ -10,11 +11,17 @@ namespace qgrad {
 // at the start of every buffer.
 static constexpr size_t kAlignment = 64;
 
-void Storage::Free::operator()(void* p) const { std::free(p); }
+void Storage::Free::operator()(void* p) const {
+  if (device == Device::CUDA) cuda_free(p);
+  else std::free(p);
+}
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  check(device == Device::CPU, "Storage", "device '", device_name(device),
-        "' is not available in this build");
+Storage::Storage(size_t nbytes, Device device)
+    : data_(nullptr, Free{device}), nbytes_(nbytes), device_(device) {
+  if (device == Device::CUDA) {  // fails clearly without CUDA or a GPU
+    data_.reset(cuda_malloc(nbytes));
+    return;
+  }
   size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
   void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
   check(p != nullptr, "Storage", "out of memory allocating ", nbytes, " bytes");

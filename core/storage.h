@@ -1,5 +1,7 @@
-// Storage: one reference-counted, 64-byte aligned block of bytes. Tensors are views into a
-// Storage (shape + strides + offset), so reshape/transpose/slice share it without copying.
+// Storage: one reference-counted block of bytes, 64-byte aligned host memory or CUDA device
+// memory (Device::CUDA, core/backend/cuda_backend.h). Tensors are views into a Storage
+// (shape + strides + offset), so reshape/transpose/slice share it without copying. data() of a
+// CUDA storage is a device pointer: only the CUDA backend's kernels may read it.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -22,9 +24,10 @@ class Storage {
 
  private:
   struct Free {
+    Device device = Device::CPU;
     void operator()(void* p) const;
   };
-  std::unique_ptr<void, Free> data_;
+  std::unique_ptr<void, Free> data_{nullptr, Free{}};
   std::shared_ptr<void> owner_;  // external memory only
   void* external_ = nullptr;
   size_t nbytes_;

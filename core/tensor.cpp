@@ -8,6 +8,7 @@
 
 #include "core/autograd.h"
 #include "core/backend/backend.h"
+#include "core/backend/cuda_backend.h"
 #include "core/ops/elementwise.h"
 
 namespace qgrad {
@@ -15,6 +16,10 @@ namespace qgrad {
 namespace detail {
 void dtype_mismatch(const char* op, DType want, DType have) {
   fail(op, "tensor has dtype ", dtype_name(have), " but ", dtype_name(want), " was requested");
+}
+void not_on_host(const char* op, Device device) {
+  fail(op, "is not supported on ", device_name(device), " tensors (it gives host access); ",
+       "copy the tensor with .to(Device::CPU) first");
 }
 }  // namespace detail
 
@@ -107,6 +112,11 @@ float Tensor::item() const {
   require_defined("item");
   check(numel() == 1, "item", "needs a tensor with one element, got shape ", shape_str(shape()));
   check(dtype() == DType::Float32, "item", "needs float32, got ", dtype_name(dtype()));
+  if (device() != Device::CPU) {
+    float v = 0.f;
+    cuda_copy(&v, Device::CPU, raw_data(), device(), sizeof v);
+    return v;
+  }
   return static_cast<const float*>(impl_->storage->data())[impl_->offset];
 }
 
@@ -189,7 +199,7 @@ Tensor Tensor::slice(int64_t axis, int64_t start, int64_t stop, int64_t step) co
   Shape from = shape();
   return make_view(*this, std::move(s), std::move(st), off, "slice",
                    [from, a, start, stop, step](const Tensor& g) {
-                     Tensor full_grad = zeros(from);
+                     Tensor full_grad = zeros(from, DType::Float32, g.device());
                      full_grad.slice(a, start, stop, step).copy_(g);
                      return std::vector<Tensor>{full_grad};
                    });
@@ -240,7 +250,7 @@ Tensor Tensor::expand(const Shape& target) const {
 Tensor Tensor::contiguous() const {
   require_defined("contiguous");
   if (is_contiguous()) return *this;
-  Tensor out = empty(shape(), dtype());
+  Tensor out = empty(shape(), dtype(), device());
   backend_for(device()).compact(impl_->storage->data(), dtype(), shape(), strides(), offset(),
                                 out.storage()->data());
   return record(out, "contiguous", {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
@@ -248,7 +258,7 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   require_defined("clone");
-  Tensor out = empty(shape(), dtype());
+  Tensor out = empty(shape(), dtype(), device());
   backend_for(device()).compact(impl_->storage->data(), dtype(), shape(), strides(), offset(),
                                 out.storage()->data());
   return record(out, "clone", {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
@@ -257,7 +267,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(DType target) const {
   require_defined("to");
   Tensor src = detach().contiguous();
-  Tensor out = empty(shape(), target);
+  Tensor out = empty(shape(), target, device());
   backend_for(device()).cast(src.raw_data(), dtype(), out.raw_data(), target, numel());
   return out;
 }
@@ -267,12 +277,35 @@ Tensor Tensor::detach() const {
   return Tensor(make_impl(impl_->storage, impl_->shape, impl_->strides, impl_->offset, impl_->dtype));
 }
 
+Tensor Tensor::to(Device target) const {
+  require_defined("to");
+  if (device() == target) return *this;
+  Tensor src = detach().contiguous();
+  Tensor out = empty(shape(), dtype(), target);
+  cuda_copy(out.raw_data(), target, src.raw_data(), device(), static_cast<size_t>(numel()) * dtype_size(dtype()));
+  return record(out, "to", {*this},
+                [from = device()](const Tensor& g) { return std::vector<Tensor>{g.to(from)}; });
+}
+
+Tensor& Tensor::to_(Device target) {
+  require_defined("to_");
+  check(is_leaf(), "to_", "can only move leaf tensors in place (this one was made by '",
+        impl_->grad_fn ? impl_->grad_fn->name : "", "'); use to(Device) for a copy");
+  if (device() == target) return *this;
+  Tensor moved = detach().to(target);
+  impl_->storage = moved.storage();
+  impl_->strides = moved.strides();
+  impl_->offset = 0;
+  if (impl_->grad.defined()) impl_->grad = impl_->grad.detach().to(target);
+  return *this;
+}
+
 Tensor& Tensor::copy_(const Tensor& src) {
   require_defined("copy_");
   check(src.defined(), "copy_", "source tensor is undefined");
   check(src.dtype() == dtype(), "copy_", "dtype mismatch: destination ", dtype_name(dtype()),
         ", source ", dtype_name(src.dtype()));
-  Tensor s = src.detach().expand(shape()).contiguous();
+  Tensor s = src.detach().expand(shape()).contiguous().to(device());
   backend_for(device()).scatter(s.raw_data(), dtype(), shape(), strides(), offset(),
                                 impl_->storage->data());
   return *this;
@@ -280,7 +313,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(float value) {
   require_defined("fill_");
-  Tensor filled = full({}, value, dtype());  // a 0-d value expands to any shape, 0-d included
+  Tensor filled = full({}, value, dtype(), device());  // a 0-d value expands to any shape, 0-d included
   return copy_(filled);
 }
 
@@ -360,10 +393,12 @@ std::string Tensor::to_string() const {
   if (!defined()) return "tensor(undefined)";
   std::ostringstream os;
   os << "tensor(shape=" << shape_str(shape()) << ", dtype=" << dtype_name(dtype());
+  if (device() != Device::CPU) os << ", device=" << device_name(device());
   if (requires_grad()) os << ", requires_grad";
   os << ")\n";
   std::vector<int64_t> index(dim(), 0);
-  print_values(os, *this, index, 0, numel() > 1000);
+  // Values print from the host: a device tensor is copied over first.
+  print_values(os, device() == Device::CPU ? *this : detach().to(Device::CPU), index, 0, numel() > 1000);
   return os.str();
 }
 
@@ -371,22 +406,22 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_
 
 // --- factories --------------------------------------------------------------------------------
 
-Tensor empty(const Shape& shape, DType dtype) {
+Tensor empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape) check(s >= 0, "empty", "negative size in shape ", shape_str(shape));
-  auto storage = std::make_shared<Storage>(numel(shape) * dtype_size(dtype), Device::CPU);
+  auto storage = std::make_shared<Storage>(numel(shape) * dtype_size(dtype), device);
   return Tensor(make_impl(std::move(storage), shape, contiguous_strides(shape), 0, dtype));
 }
 
-Tensor full(const Shape& shape, float value, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  backend_for(Device::CPU).fill(t.storage()->data(), dtype, t.numel(), value);
+Tensor full(const Shape& shape, float value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  backend_for(device).fill(t.storage()->data(), dtype, t.numel(), value);
   return t;
 }
 
-Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.f, dtype); }
-Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.f, dtype); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.f, dtype, device); }
+Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.f, dtype, device); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
 Tensor scalar_tensor(float value) { return full({}, value); }
 
 Tensor from_blob(void* data, const Shape& shape, const Shape& strides, DType dtype,

@@ -1,6 +1,11 @@
 // Tensor: an n-dimensional view (shape + strides + offset, all in elements) into a shared
 // Storage, with a dtype, a device and — for float32 — the autograd fields.
 //
+// Devices: a tensor lives on the CPU or, in a build with the CUDA backend, on the GPU
+// (Device::CUDA). Ops run on their inputs' device and fail when the inputs' devices differ;
+// to(Device) copies between devices. Host access (at, item, to_vector, printing) copies a CUDA
+// tensor's values to the host first, or (at, which returns a reference) refuses it.
+//
 //   element [i0, i1, ...] lives at storage[offset + i0*strides[0] + i1*strides[1] + ...]
 //
 // Copying a Tensor copies a handle (like torch.Tensor or a shared_ptr): both handles see the
@@ -45,16 +50,22 @@ class Tensor {
   bool is_contiguous() const;
   const std::shared_ptr<Storage>& storage() const;
   void* raw_data() const;  // untyped pointer to element [0, 0, ...], for backend calls
+                           // (a device pointer for a CUDA tensor)
 
   // --- element access -----------------------------------------------------------------------
-  // Pointer to element [0, 0, ...]; checks that T matches the dtype. Index with strides()
-  // unless is_contiguous().
+  // Pointer to element [0, 0, ...] in host memory; checks that T matches the dtype and that
+  // the tensor is on the CPU (a CUDA tensor's values are read through to(Device::CPU),
+  // to_vector() or item()). Index with strides() unless is_contiguous().
   template <class T> T* data();
   template <class T> const T* data() const;
+  // The same pointer on any device (a device pointer for a CUDA tensor): for backend calls,
+  // never to be dereferenced by host code.
+  template <class T> T* device_data();
+  template <class T> const T* device_data() const;
   // Bounds-checked access to one element: t.at({1, 2}) = 3.f; int8: t.at<int8_t>({0}).
-  template <class T = float> T& at(std::initializer_list<int64_t> index);
+  template <class T = float> T& at(std::initializer_list<int64_t> index);  // CPU tensors only
   template <class T = float> const T& at(std::initializer_list<int64_t> index) const;
-  float item() const;  // the value of a one-element float32 tensor
+  float item() const;  // the value of a one-element float32 tensor (copied from any device)
   // All elements in row-major order (works for any strides).
   template <class T = float> std::vector<T> to_vector() const;
 
@@ -76,9 +87,16 @@ class Tensor {
   Tensor to(DType dtype) const;  // value conversion; float→int rounds half away from zero
                                  // and saturates. Not differentiable.
   Tensor detach() const;      // same storage, cut from the graph
+  // A copy on `device` (itself when already there). Differentiable: the gradient is copied back.
+  Tensor to(Device device) const;
+  // Moves this leaf's data (and its .grad) to `device` in place: every handle to the tensor
+  // sees the move, so a module's and an optimizer's handles to a parameter stay one tensor.
+  // The data becomes contiguous; views made earlier keep the old storage.
+  Tensor& to_(Device device);
 
   // In-place, not recorded by autograd (used by optimizers and initializers under no_grad):
-  Tensor& copy_(const Tensor& src);  // src broadcasts to this shape; dtypes must match
+  Tensor& copy_(const Tensor& src);  // src broadcasts to this shape; dtypes must match; src
+                                     // may be on another device (it is copied over)
   Tensor& fill_(float value);
 
   // --- autograd -----------------------------------------------------------------------------
@@ -117,12 +135,13 @@ struct TensorImpl {
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
 // --- factories ------------------------------------------------------------------------------
-Tensor empty(const Shape& shape, DType dtype = DType::Float32);
-Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
-Tensor ones(const Shape& shape, DType dtype = DType::Float32);
-Tensor full(const Shape& shape, float value, DType dtype = DType::Float32);
-Tensor zeros_like(const Tensor& t);
+Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor ones(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor full(const Shape& shape, float value, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor zeros_like(const Tensor& t);  // same shape, dtype and device
 Tensor ones_like(const Tensor& t);
+// arange, rand, randn, from_blob and from_vector make CPU tensors (move them with to(Device)).
 Tensor arange(float start, float stop, float step = 1.f);  // float32, [start, stop)
 Tensor rand(const Shape& shape, Generator& gen = default_generator());   // U[0, 1)
 Tensor randn(const Shape& shape, Generator& gen = default_generator());  // N(0, 1)
@@ -140,13 +159,26 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape);
 // --- template definitions -------------------------------------------------------------------
 namespace detail {
 [[noreturn]] void dtype_mismatch(const char* op, DType want, DType have);
+[[noreturn]] void not_on_host(const char* op, Device device);
+}
+
+template <class T>
+T* Tensor::device_data() {
+  require_defined("data");
+  if (dtype() != dtype_of<T>()) detail::dtype_mismatch("data", dtype_of<T>(), dtype());
+  return static_cast<T*>(impl_->storage->data()) + impl_->offset;
+}
+
+template <class T>
+const T* Tensor::device_data() const {
+  return const_cast<Tensor*>(this)->device_data<T>();
 }
 
 template <class T>
 T* Tensor::data() {
   require_defined("data");
-  if (dtype() != dtype_of<T>()) detail::dtype_mismatch("data", dtype_of<T>(), dtype());
-  return static_cast<T*>(impl_->storage->data()) + impl_->offset;
+  if (device() != Device::CPU) detail::not_on_host("data", device());
+  return device_data<T>();
 }
 
 template <class T>
@@ -157,6 +189,7 @@ const T* Tensor::data() const {
 template <class T>
 T& Tensor::at(std::initializer_list<int64_t> index) {
   if (dtype() != dtype_of<T>()) detail::dtype_mismatch("at", dtype_of<T>(), dtype());
+  if (device() != Device::CPU) detail::not_on_host("at", device());
   return static_cast<T*>(impl_->storage->data())[element_index(index, "at")];
 }
 
@@ -167,7 +200,7 @@ const T& Tensor::at(std::initializer_list<int64_t> index) const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor c = contiguous();
+  Tensor c = device() == Device::CPU ? contiguous() : detach().to(Device::CPU);
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());
 }

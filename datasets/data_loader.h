@@ -43,6 +43,9 @@ struct DataLoaderOptions {
 struct Batch {
   Tensor images;  // float32 [B, C, H, W]
   Tensor labels;  // int32 [B]
+  // Both tensors copied to `device` (this batch itself when already there): batches are built
+  // on the host, a GPU training loop moves each one over with batch.to(Device::CUDA).
+  Batch to(Device device) const { return {images.to(device), labels.to(device)}; }
 };
 
 class DataLoader {

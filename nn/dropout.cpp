@@ -13,7 +13,9 @@ Tensor Dropout::forward(const Tensor& x) {
   if (!is_training() || options_.p == 0.f) return x;
   if (options_.p == 1.f) return mul(x, 0.f);
   const float keep = 1.f - options_.p;
-  Tensor mask = lt(rand(x.shape(), gen_), keep);  // uniform < keep happens with prob. keep
+  // uniform < keep happens with prob. keep; the draws come from the host generator, so a
+  // model drops the same units on every device.
+  Tensor mask = lt(rand(x.shape(), gen_).to(x.device()), keep);
   return mul(x, mul(mask, 1.f / keep));
 }
 

@@ -159,6 +159,18 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+Module& Module::to(Device device) {
+  for (auto& [name, t] : named_parameters()) t.to_(device);
+  for (auto& [name, t] : named_buffers()) t.to_(device);
+  return *this;
+}
+
+Device Module::device() const {
+  for (const auto& [name, t] : named_parameters()) return t.device();
+  for (const auto& [name, t] : named_buffers()) return t.device();
+  return Device::CPU;
+}
+
 void Module::zero_grad() {
   for (Tensor& p : parameters()) p.zero_grad();
 }
@@ -210,7 +222,7 @@ void Module::summary(const Shape& input_shape, std::ostream& os) {
   try {
     NoGradGuard no_grad;
     TraceScope scope(&trace);
-    out = (*this)(zeros(input_shape));
+    out = (*this)(zeros(input_shape, DType::Float32, device()));
   } catch (...) {
     for (auto [m, on] : modes) m->training_ = on;
     throw;

@@ -77,6 +77,14 @@ class Module {
 
   void zero_grad();  // drops .grad of every parameter
 
+  // --- device -------------------------------------------------------------------------------
+  // Moves every parameter (with its .grad) and buffer to `device`, in place (Tensor::to_): the
+  // module's handles, an optimizer's and any other keep pointing at the same tensors, and an
+  // optimizer's state follows its parameters at its next step. Returns *this.
+  Module& to(Device device);
+  // The device of the first parameter (or buffer); CPU for a module that owns none.
+  Device device() const;
+
   // --- state --------------------------------------------------------------------------------
   // Parameters and buffers by dotted name. The tensors share storage with the module
   // (detached handles), so clone() them to keep a snapshot.

@@ -67,7 +67,7 @@ uint64_t get_u64_le(const unsigned char* p) {
 
 // CRC-32 of a tensor's bytes as the file stores them (little-endian).
 uint32_t tensor_crc(const Tensor& t) {
-  const Tensor c = t.contiguous();
+  const Tensor c = t.detach().to(Device::CPU).contiguous();  // the bytes are read on the host
   const size_t elem = dtype_size(c.dtype()), n = static_cast<size_t>(c.numel()) * elem;
   const auto* raw = static_cast<const unsigned char*>(c.raw_data());
   std::vector<unsigned char> swapped;
@@ -101,9 +101,8 @@ void save_safetensors(const std::string& path, const StateDict& tensors, const M
     check(!name.empty() && name != kMetadataKey, "save_safetensors", path, ": tensor name '", name,
           "' is not allowed");
     check(t.defined(), "save_safetensors", path, ": tensor '", name, "' is undefined");
-    check(t.device() == Device::CPU, "save_safetensors", path, ": tensor '", name, "' is on ",
-          device_name(t.device()), ", move it to the CPU first");
-    compact.push_back(t.contiguous());
+    // A device tensor is copied to the host: the file is the same whichever device saved it.
+    compact.push_back(t.detach().to(Device::CPU).contiguous());
     const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
     header[name] = {{"dtype", dtype_code(t.dtype())},
                     {"shape", t.shape()},
@@ -250,7 +249,7 @@ bool verify_tensor_checksums(const SafeTensors& file, const char* op, const std:
 
 int64_t first_non_finite(const Tensor& t) {
   if (!t.defined() || t.dtype() != DType::Float32) return -1;
-  const Tensor c = t.contiguous();
+  const Tensor c = t.detach().to(Device::CPU).contiguous();  // read on the host
   const float* v = c.data<float>();
   for (int64_t i = 0; i < c.numel(); ++i)
     if (!std::isfinite(v[i])) return i;

@@ -36,6 +36,7 @@ struct ConvPlan {
 ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
   detail::require_float(x, "conv2d");
   detail::require_float(weight, "conv2d");
+  detail::require_same_device(x, weight, "conv2d");
   check(x.dim() == 4, "conv2d", "expects input [N, C, H, W], got shape ", shape_str(x.shape()));
   check(weight.dim() == 4, "conv2d", "expects weight [O, C/groups, kH, kW], got shape ", shape_str(weight.shape()));
   check(o.stride >= 1, "conv2d", "stride must be >= 1, got ", o.stride);
@@ -51,6 +52,7 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor& bias, co
         weight.size(1) * o.groups);
   if (bias.defined()) {
     detail::require_float(bias, "conv2d");
+    detail::require_same_device(x, bias, "conv2d");
     check(bias.dim() == 1 && bias.size(0) == out_c, "conv2d", "bias must have shape [", out_c,
           "] to match weight ", shape_str(weight.shape()), ", got ", shape_str(bias.shape()));
   }
@@ -82,8 +84,10 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor& bias, co
   return p;
 }
 
-// How many per-thread slots (scratch buffers, partial sums) a batch loop uses.
-int image_threads(int64_t images) {
+// How many per-thread slots (scratch buffers, partial sums) a batch loop uses. A GPU's images
+// go one after another: each of its kernels already fills the device.
+int image_threads(int64_t images, Device device) {
+  if (device != Device::CPU) return 1;
   const int t = get_num_threads();
   return t > 1 && images >= t ? t : 1;
 }
@@ -92,8 +96,8 @@ int image_threads(int64_t images) {
 // spreads the images (static schedule: each thread owns a fixed slice) and each GEMM inside
 // runs serially; with fewer images they run in turn and each GEMM splits across the threads.
 template <class Body>
-void for_each_image(int64_t images, Body&& body) {
-  const int threads = image_threads(images);
+void for_each_image(int64_t images, Device device, Body&& body) {
+  const int threads = image_threads(images, device);
   if (threads == 1) {
     for (int64_t n = 0; n < images; ++n) body(n, 0);
     return;
@@ -112,17 +116,17 @@ const float* columns(Backend& be, const ConvPlan& p, const float* xn, float* scr
 Tensor conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvPlan& p) {
   Backend& be = detail::backend_of(x);
   Tensor xc = detail::compact(x), wc = detail::compact(weight);
-  Tensor out = empty({p.batch, p.out_c, p.window.out_h, p.window.out_w});
+  Tensor out = detail::empty_on(x, {p.batch, p.out_c, p.window.out_h, p.window.out_w});
   Tensor bc = bias.defined() ? detail::compact(bias) : Tensor();
   const float beta = bias.defined() ? 1.f : 0.f;
-  Tensor scratch = empty({image_threads(p.batch), p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
-  const float *xd = xc.data<float>(), *wd = wc.data<float>();
-  float *od = out.data<float>(), *sd = scratch.data<float>();
-  for_each_image(p.batch, [&](int64_t n, int slot) {
+  Tensor scratch = detail::empty_on(x, {image_threads(p.batch, x.device()), p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
+  const float *xd = xc.device_data<float>(), *wd = wc.device_data<float>();
+  float *od = out.device_data<float>(), *sd = scratch.device_data<float>();
+  for_each_image(p.batch, x.device(), [&](int64_t n, int slot) {
     // The bias enters through GEMM's beta: the image's output starts as the bias broadcast
     // over positions, written just before the GEMM reads it back, while it is still in cache.
     if (bc.defined())
-      be.compact(bc.data<float>(), DType::Float32, {p.out_c, p.positions}, {1, 0}, 0, od + n * p.out_c * p.positions);
+      be.compact(bc.device_data<float>(), DType::Float32, {p.out_c, p.positions}, {1, 0}, 0, od + n * p.out_c * p.positions);
     const float* cols = columns(be, p, xd + n * p.image, sd + slot * scratch.size(1));
     for (int64_t g = 0; g < p.groups; ++g)
       be.gemm(false, false, p.out_g, p.positions, p.rows, 1.f, wd + g * p.weight_g(), p.rows,
@@ -137,24 +141,24 @@ Grads conv2d_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_
                       bool need_x, bool need_w) {
   Backend& be = detail::backend_of(x);
   Tensor xc = detail::compact(x), wc = detail::compact(weight), gc = detail::compact(grad_out);
-  const int slots = image_threads(p.batch);
-  Tensor dx = need_x ? empty(x.shape()) : Tensor();
-  Tensor dw_partial = need_w ? zeros({slots, p.groups * p.weight_g()}) : Tensor();
-  Tensor scratch = empty({slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
-  const float *xd = xc.data<float>(), *wd = wc.data<float>(), *gd = gc.data<float>();
-  float* sd = scratch.data<float>();
-  for_each_image(p.batch, [&](int64_t n, int slot) {
+  const int slots = image_threads(p.batch, x.device());
+  Tensor dx = need_x ? detail::empty_on(x, x.shape()) : Tensor();
+  Tensor dw_partial = need_w ? zeros({slots, p.groups * p.weight_g()}, DType::Float32, x.device()) : Tensor();
+  Tensor scratch = detail::empty_on(x, {slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
+  const float *xd = xc.device_data<float>(), *wd = wc.device_data<float>(), *gd = gc.device_data<float>();
+  float* sd = scratch.device_data<float>();
+  for_each_image(p.batch, x.device(), [&](int64_t n, int slot) {
     const float* dout = gd + n * p.out_c * p.positions;
     float* buf = sd + slot * scratch.size(1);
     if (need_w) {
       const float* cols = columns(be, p, xd + n * p.image, buf);
-      float* dw = dw_partial.data<float>() + slot * dw_partial.size(1);
+      float* dw = dw_partial.device_data<float>() + slot * dw_partial.size(1);
       for (int64_t g = 0; g < p.groups; ++g)
         be.gemm(false, true, p.out_g, p.rows, p.positions, 1.f, dout + g * p.out_g * p.positions, p.positions,
                 cols + g * p.rows * p.positions, p.positions, 1.f, dw + g * p.weight_g(), p.rows);
     }
     if (need_x) {
-      float* dxn = dx.data<float>() + n * p.image;
+      float* dxn = dx.device_data<float>() + n * p.image;
       float* dcols = p.unfold_is_identity ? dxn : buf;
       for (int64_t g = 0; g < p.groups; ++g)
         be.gemm(true, false, p.rows, p.positions, p.out_g, 1.f, wd + g * p.weight_g(), p.rows,

@@ -51,7 +51,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   // ln a is only defined for a > 0, so d/db is computed only when b needs it.
   return record(out, "pow", {a, b},
                 [a = a.detach(), b = b.detach(), out = out.detach(), want_b = b.requires_grad()](const Tensor& g) {
-                  Tensor ga = mul(g, mul(b, pow(a, sub(b, ones({})))));
+                  Tensor ga = mul(g, mul(b, pow(a, add(b, -1.f))));
                   Tensor gb = want_b ? mul(g, mul(out, log(a))) : Tensor();
                   return Grads{sum_to(ga, a.shape()), gb.defined() ? sum_to(gb, b.shape()) : gb};
                 });
@@ -155,14 +155,16 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   require_float(cond, "where");
   require_float(a, "where");
   require_float(b, "where");
+  detail::require_same_device(cond, a, "where");
+  detail::require_same_device(a, b, "where");
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor c = detail::compact(cond.detach().expand(shape));
   Tensor ac = detail::compact(a.detach().expand(shape));
   Tensor bc = detail::compact(b.detach().expand(shape));
-  Tensor out = empty(shape);
-  detail::backend_of(a).where(c.data<float>(), ac.data<float>(), bc.data<float>(), out.data<float>(), out.numel());
+  Tensor out = detail::empty_on(a, shape);
+  detail::backend_of(a).where(c.device_data<float>(), ac.device_data<float>(), bc.device_data<float>(), out.device_data<float>(), out.numel());
   return record(out, "where", {a, b}, [c, sa = a.shape(), sb = b.shape()](const Tensor& g) {
-    Tensor zero = zeros({});
+    Tensor zero = zeros({}, DType::Float32, g.device());
     return Grads{sum_to(where(c, g, zero), sa), sum_to(where(c, zero, g), sb)};
   });
 }

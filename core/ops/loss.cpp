@@ -24,25 +24,31 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets) {
   check(targets.size(0) == n, "cross_entropy", "logits ", shape_str(logits.shape()), " have ", n,
         " rows but targets ", shape_str(targets.shape()), " have ", targets.size(0));
   check(n > 0, "cross_entropy", "the batch is empty (logits ", shape_str(logits.shape()), ")");
+  detail::require_same_device(logits, targets, "cross_entropy");
   Tensor t = targets.contiguous();
-  const int32_t* tp = t.data<int32_t>();
+  // The range check reads the targets on the host (a copy for a device tensor).
+  const Tensor host_t = t.device() == Device::CPU ? t : t.to(Device::CPU);
+  const int32_t* hp = host_t.data<int32_t>();
   for (int64_t i = 0; i < n; ++i)
-    check(tp[i] >= 0 && tp[i] < c, "cross_entropy", "target ", tp[i], " at position ", i,
+    check(hp[i] >= 0 && hp[i] < c, "cross_entropy", "target ", hp[i], " at position ", i,
           " is outside [0, ", c, ") for logits of shape ", shape_str(logits.shape()));
+  const int32_t* tp = t.device_data<int32_t>();
 
   Tensor x = detail::compact(logits);
-  Tensor row_loss = empty({n}), row_max = empty({n}), row_log_sum = empty({n});
+  Tensor row_loss = detail::empty_on(logits, {n}), row_max = detail::empty_on(logits, {n}),
+         row_log_sum = detail::empty_on(logits, {n});
   Backend& be = detail::backend_of(logits);
-  be.cross_entropy_rows(x.data<float>(), tp, row_loss.data<float>(), row_max.data<float>(),
-                        row_log_sum.data<float>(), n, c);
-  Tensor out = empty({});
-  be.reduce(ReduceOp::Sum, row_loss.data<float>(), out.data<float>(), 1, n);
-  out.data<float>()[0] /= static_cast<float>(n);
+  be.cross_entropy_rows(x.device_data<float>(), tp, row_loss.device_data<float>(), row_max.device_data<float>(),
+                        row_log_sum.device_data<float>(), n, c);
+  Tensor total = detail::empty_on(logits, {});
+  be.reduce(ReduceOp::Sum, row_loss.device_data<float>(), total.device_data<float>(), 1, n);
+  Tensor out = detail::empty_on(logits, {});
+  be.binary_scalar(BinaryOp::Div, total.device_data<float>(), static_cast<float>(n), out.device_data<float>(), 1);
   return record(out, "cross_entropy", {logits}, [x, t, row_max, row_log_sum](const Tensor& g) {
-    Tensor dx = empty(x.shape());
+    Tensor dx = detail::empty_on(x, x.shape());
     const float scale = g.item() / static_cast<float>(x.size(0));
-    detail::backend_of(x).cross_entropy_rows_backward(x.data<float>(), t.data<int32_t>(), row_max.data<float>(),
-                                                      row_log_sum.data<float>(), scale, dx.data<float>(),
+    detail::backend_of(x).cross_entropy_rows_backward(x.device_data<float>(), t.device_data<int32_t>(), row_max.device_data<float>(),
+                                                      row_log_sum.device_data<float>(), scale, dx.device_data<float>(),
                                                       x.size(0), x.size(1));
     return std::vector<Tensor>{dx};
   });

@@ -26,7 +26,7 @@ struct Operand {
   Tensor values;  // graph-free; a compacted copy only when the strides were irregular
   BlasLayout layout;
   Shape batch_strides;
-  const float* data() const { return values.data<float>(); }
+  const float* data() const { return values.device_data<float>(); }
 };
 
 Operand prepare(const Tensor& x, const Shape& batch) {
@@ -80,8 +80,8 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
-  Tensor out = empty(out_shape);
-  float* c = out.data<float>();
+  Tensor out = detail::empty_on(a, out_shape);
+  float* c = out.device_data<float>();
   Backend& be = detail::backend_of(a);
   const int64_t count = numel(batch);
   const bool b_shared = std::all_of(B.batch_strides.begin(), B.batch_strides.end(), [](int64_t s) { return s == 0; });
@@ -136,6 +136,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check(a.dim() >= 1 && b.dim() >= 1, "matmul", "needs operands with at least one axis, got shapes ",
         shape_str(a.shape()), " and ", shape_str(b.shape()));
   const int64_t ka = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
+  detail::require_same_device(a, b, "matmul");
   check(ka == kb, "matmul", "cannot multiply shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
         ": inner sizes ", ka, " and ", kb, " differ");
   // 1-D operands become a row (a) or a column (b) matrix; the added axis is dropped again.
@@ -151,9 +152,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear", "input of shape ", shape_str(x.shape()),
         " does not end in the weight's in-features ", weight.size(1), " (weight shape ",
         shape_str(weight.shape()), ")");
+  detail::require_same_device(x, weight, "linear");
   const int64_t in = weight.size(1), out_f = weight.size(0);
   if (bias.defined()) {
     detail::require_float(bias, "linear");
+    detail::require_same_device(x, bias, "linear");
     check(bias.dim() == 1 && bias.size(0) == out_f, "linear", "bias must have shape [", out_f,
           "] to match weight ", shape_str(weight.shape()), ", got ", shape_str(bias.shape()));
   }
@@ -166,11 +169,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Operand X = prepare(x, {}), Wt = prepare(weight.t(), {});
   // The bias enters through GEMM's beta: C starts as the bias rows and beta = 1 adds x w^T.
   Backend& be = detail::backend_of(x);
-  Tensor out = empty({rows, out_f});
+  Tensor out = detail::empty_on(x, {rows, out_f});
   if (bias.defined())
-    be.compact(detail::compact(bias).data<float>(), DType::Float32, {rows, out_f}, {0, 1}, 0, out.data<float>());
+    be.compact(detail::compact(bias).device_data<float>(), DType::Float32, {rows, out_f}, {0, 1}, 0, out.device_data<float>());
   be.gemm(X.layout.trans, Wt.layout.trans, rows, out_f, in, 1.f, X.data(), X.layout.ld, Wt.data(),
-          Wt.layout.ld, bias.defined() ? 1.f : 0.f, out.data<float>(), out_f);
+          Wt.layout.ld, bias.defined() ? 1.f : 0.f, out.device_data<float>(), out_f);
   return record(out, "linear", {x, weight, bias},
                 [x = x.detach(), w = weight.detach(), need_x = x.requires_grad(), need_w = weight.requires_grad(),
                  need_b = bias.requires_grad()](const Tensor& g) {

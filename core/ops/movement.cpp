@@ -22,6 +22,8 @@ void check_pieces(const std::vector<Tensor>& tensors, const char* op) {
     check(tensors[i].dim() == first.dim(), op, "tensor ", i, " has shape ", shape_str(tensors[i].shape()),
           " (", tensors[i].dim(), " dims) but tensor 0 has shape ", shape_str(first.shape()), " (",
           first.dim(), " dims)");
+    check(tensors[i].device() == first.device(), op, "tensors on different devices: ",
+          device_name(first.device()), " and ", device_name(tensors[i].device()), " (tensor 0 and tensor ", i, ")");
   }
 }
 
@@ -42,7 +44,7 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t axis) {
     out_shape[a] += tensors[i].shape()[a];
   }
 
-  Tensor out = empty(out_shape, first.dtype());
+  Tensor out = empty(out_shape, first.dtype(), first.device());
   std::vector<int64_t> starts;
   int64_t start = 0;
   for (const Tensor& t : tensors) {

@@ -15,6 +15,15 @@ Tensor compact(const Tensor& t);
 
 inline Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
 
+// Fails unless a and b (both defined) live on one device:
+// "qgrad::add: tensors on different devices: cpu and cuda".
+void require_same_device(const Tensor& a, const Tensor& b, const char* op);
+
+// An uninitialized float32 (or dtype) tensor on like's device.
+inline Tensor empty_on(const Tensor& like, const Shape& shape, DType dtype = DType::Float32) {
+  return empty(shape, dtype, like.device());
+}
+
 // y = f(x) through the backend, no graph recorded.
 Tensor unary_forward(UnaryOp op, const Tensor& x, float alpha = 0.f, float beta = 0.f);
 // a op b with broadcasting, no graph recorded.

@@ -45,12 +45,12 @@ Shape pooled_shape(const Tensor& x, const Window2d& w) { return {x.size(0), x.si
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
   const Window2d w = plan_pool(x, options, "max_pool2d");
   Tensor xc = detail::compact(x);
-  Tensor out = empty(pooled_shape(x, w));
-  Tensor argmax = empty(out.shape(), DType::Int32);
-  detail::backend_of(x).max_pool2d_forward(xc.data<float>(), w, out.data<float>(), argmax.data<int32_t>());
+  Tensor out = detail::empty_on(x, pooled_shape(x, w));
+  Tensor argmax = detail::empty_on(x, out.shape(), DType::Int32);
+  detail::backend_of(x).max_pool2d_forward(xc.device_data<float>(), w, out.device_data<float>(), argmax.device_data<int32_t>());
   return record(out, "max_pool2d", {x}, [w, argmax, shape = x.shape()](const Tensor& g) {
-    Tensor gc = detail::compact(g), dx = empty(shape);
-    detail::backend_of(g).max_pool2d_backward(gc.data<float>(), argmax.data<int32_t>(), w, dx.data<float>());
+    Tensor gc = detail::compact(g), dx = detail::empty_on(g, shape);
+    detail::backend_of(g).max_pool2d_backward(gc.device_data<float>(), argmax.device_data<int32_t>(), w, dx.device_data<float>());
     return Grads{dx};
   });
 }
@@ -58,11 +58,11 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
   const Window2d w = plan_pool(x, options, "avg_pool2d");
   Tensor xc = detail::compact(x);
-  Tensor out = empty(pooled_shape(x, w));
-  detail::backend_of(x).avg_pool2d_forward(xc.data<float>(), w, out.data<float>());
+  Tensor out = detail::empty_on(x, pooled_shape(x, w));
+  detail::backend_of(x).avg_pool2d_forward(xc.device_data<float>(), w, out.device_data<float>());
   return record(out, "avg_pool2d", {x}, [w, shape = x.shape()](const Tensor& g) {
-    Tensor gc = detail::compact(g), dx = empty(shape);
-    detail::backend_of(g).avg_pool2d_backward(gc.data<float>(), w, dx.data<float>());
+    Tensor gc = detail::compact(g), dx = detail::empty_on(g, shape);
+    detail::backend_of(g).avg_pool2d_backward(gc.device_data<float>(), w, dx.device_data<float>());
     return Grads{dx};
   });
 }

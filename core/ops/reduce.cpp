@@ -34,8 +34,8 @@ ReducePlan plan_reduce(const Shape& shape, const std::vector<int64_t>& axes, con
 Tensor reduce_forward(ReduceOp op, const Tensor& x, const ReducePlan& p, bool keepdim) {
   // Move reduced axes innermost, so each output element reduces one contiguous row.
   Tensor xc = compact(x.detach().permute(p.permutation));
-  Tensor out = empty(keepdim ? p.keepdim_shape : p.out_shape);
-  backend_of(x).reduce(op, xc.data<float>(), out.data<float>(), p.outer, p.inner);
+  Tensor out = empty_on(x, keepdim ? p.keepdim_shape : p.out_shape);
+  backend_of(x).reduce(op, xc.device_data<float>(), out.device_data<float>(), p.outer, p.inner);
   return out;
 }
 
@@ -101,8 +101,8 @@ Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
   detail::ReducePlan p = detail::plan_reduce(x.shape(), {axis}, "argmax");
   check(p.inner > 0, "argmax", "axis ", axis, " is empty (shape ", shape_str(x.shape()), ")");
   Tensor xc = detail::compact(x.detach().permute(p.permutation));
-  Tensor out = empty(keepdim ? p.keepdim_shape : p.out_shape, DType::Int32);
-  detail::backend_of(x).argmax(xc.data<float>(), out.data<int32_t>(), p.outer, p.inner);
+  Tensor out = detail::empty_on(x, keepdim ? p.keepdim_shape : p.out_shape, DType::Int32);
+  detail::backend_of(x).argmax(xc.device_data<float>(), out.device_data<int32_t>(), p.outer, p.inner);
   return out;
 }
 

@@ -21,8 +21,8 @@ template <class Kernel>
 Tensor along_axis(const detail::ReducePlan& p, const std::vector<Tensor>& inputs, Kernel&& kernel) {
   std::vector<Tensor> rows;
   for (const Tensor& t : inputs) rows.push_back(detail::compact(t.detach().permute(p.permutation)));
-  Tensor out = empty(rows[0].shape());
-  kernel(rows, out.data<float>());
+  Tensor out = detail::empty_on(rows[0], rows[0].shape());
+  kernel(rows, out.device_data<float>());
   return out.permute(inverse_permutation(p.permutation)).contiguous();
 }
 
@@ -30,11 +30,11 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, bool log, const char* name) {
   detail::require_float(x, name);
   const detail::ReducePlan p = detail::plan_reduce(x.shape(), {axis}, name);
   Tensor y = along_axis(p, {x}, [&](const std::vector<Tensor>& r, float* out) {
-    detail::backend_of(x).softmax_rows(r[0].data<float>(), out, p.outer, p.inner, log);
+    detail::backend_of(x).softmax_rows(r[0].device_data<float>(), out, p.outer, p.inner, log);
   });
   return record(y, name, {x}, [p, log, y = y.detach()](const Tensor& g) {
     Tensor dx = along_axis(p, {y, g}, [&](const std::vector<Tensor>& r, float* out) {
-      detail::backend_of(y).softmax_rows_backward(r[0].data<float>(), r[1].data<float>(), out, p.outer,
+      detail::backend_of(y).softmax_rows_backward(r[0].device_data<float>(), r[1].device_data<float>(), out, p.outer,
                                                   p.inner, log);
     });
     return std::vector<Tensor>{dx};

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/autograd.h"
+#include "core/backend/cuda_backend.h"
 
 namespace qgrad::optim {
 
@@ -30,6 +31,11 @@ void Adam::step() {
     const double t = static_cast<double>(step_count(i));
     const float step_size = static_cast<float>(lr / (1.0 - std::pow(double(o.beta1), t)));
     const float bc2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(double(o.beta2), t)));
+    if (params()[i].device() == Device::CUDA) {
+      cuda_adam_update(p, grad, m, v, n,
+                       {lr, o.beta1, o.beta2, o.eps, o.weight_decay, decoupled_, step_size, bc2_sqrt});
+      return;
+    }
     for (int64_t k = 0; k < n; ++k) {
       float g = grad[k];
       if (decoupled_) {

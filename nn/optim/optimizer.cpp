@@ -15,7 +15,7 @@ Optimizer::Optimizer(std::vector<Tensor> params, float lr, const char* name,
     check(p.defined() && p.dtype() == DType::Float32 && p.is_contiguous(), name_, "parameter ", i,
           " must be a defined, contiguous float32 tensor");
     std::map<std::string, Tensor> s;
-    for (const auto& slot_name : slots) s[slot_name] = zeros(p.shape());
+    for (const auto& slot_name : slots) s[slot_name] = zeros(p.shape(), DType::Float32, p.device());
     slots_.push_back(std::move(s));
   }
   steps_.assign(params_.size(), 0);
@@ -30,7 +30,7 @@ void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
 }
 
-float* Optimizer::slot(size_t i, const std::string& name) { return slots_[i].at(name).data<float>(); }
+float* Optimizer::slot(size_t i, const std::string& name) { return slots_[i].at(name).device_data<float>(); }
 
 int64_t Optimizer::steps() const {
   int64_t most = 0;

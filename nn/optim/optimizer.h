@@ -2,6 +2,9 @@
 // and, per parameter, a step count and named state slots shaped like the parameter (momentum
 // buffer, Adam's moments). Updates run under NoGradGuard directly on the parameters' float32
 // data — no graph — and skip parameters whose .grad is undefined (as PyTorch does).
+// On a CUDA parameter the update is one fused kernel (core/backend/cuda_backend.h) with the
+// same formulas; the state slots follow their parameter's device (a model moved with
+// Module::to after the optimizer was made takes its optimizer state along at the next step).
 //
 // state_dict() names entries "<i>.<slot>" and "<i>.step" (i = the parameter's index in the
 // list given at construction) plus "lr", so training resumes exactly after a load.
@@ -40,7 +43,8 @@ class Optimizer {
             const std::vector<std::string>& slots);
 
   // Calls update(i, n, p, g) for every parameter with a gradient, after bumping its step
-  // count: p points at the n contiguous float32 values of parameter i, g at its gradient.
+  // count: p points at the n contiguous float32 values of parameter i, g at its gradient, both
+  // in the parameter's device memory (params()[i].device() says which).
   template <class F>
   void for_each_update(F update);
   float* slot(size_t i, const std::string& name);
@@ -62,9 +66,12 @@ void Optimizer::for_each_update(F update) {
     if (!g.defined()) continue;
     check(g.shape() == params_[i].shape(), name_, "gradient of parameter ", i, " has shape ",
           shape_str(g.shape()), ", the parameter ", shape_str(params_[i].shape()));
+    check(g.device() == params_[i].device(), name_, "gradient of parameter ", i, " is on ",
+          device_name(g.device()), ", the parameter on ", device_name(params_[i].device()));
     Tensor gc = g.contiguous();
+    for (auto& [slot_name, t] : slots_[i]) t.to_(params_[i].device());
     ++steps_[i];
-    update(i, params_[i].numel(), params_[i].data<float>(), gc.data<float>());
+    update(i, params_[i].numel(), params_[i].device_data<float>(), gc.device_data<float>());
   }
 }
 

@@ -1,6 +1,7 @@
 #include "nn/optim/sgd.h"
 
 #include "core/autograd.h"
+#include "core/backend/cuda_backend.h"
 
 namespace qgrad::optim {
 
@@ -27,6 +28,10 @@ void SGD::step() {
   for_each_update([&](size_t i, int64_t n, float* p, const float* grad) {
     float* buf = o.momentum != 0.f ? slot(i, "momentum_buffer") : nullptr;
     const bool first = step_count(i) == 1;
+    if (params()[i].device() == Device::CUDA) {
+      cuda_sgd_update(p, grad, buf, n, {lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, first});
+      return;
+    }
     for (int64_t k = 0; k < n; ++k) {
       float g = grad[k] + o.weight_decay * p[k];
       if (buf) {

@@ -8,6 +8,7 @@ qgrad._qgrad): every number is computed in C++. Areas:
     qgrad.data     MNIST, CIFAR-10, image folders and the DataLoader
     qgrad.quant    qparams, observers, fake quantization, QAT/PTQ, the integer-only model
     qgrad.kernels  the int8 GEMM kernels (timeable from Python)
+    qgrad.cuda     whether the optional CUDA backend can run here (Tensor.to("cuda"), Module.to("cuda"))
 """
 from . import _qgrad
 from ._reexport import public_names
@@ -15,6 +16,6 @@ from ._reexport import public_names
 globals().update(public_names(_qgrad))
 Error = _qgrad.Error
 
-from . import nn, optim, data, quant, kernels  # noqa: E402  (after the names above)
+from . import nn, optim, data, quant, kernels, cuda  # noqa: E402  (after the names above)
 
-__all__ = sorted(public_names(_qgrad)) + ["Error", "nn", "optim", "data", "quant", "kernels"]
+__all__ = sorted(public_names(_qgrad)) + ["Error", "nn", "optim", "data", "quant", "kernels", "cuda"]

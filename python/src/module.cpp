@@ -1,5 +1,6 @@
 // The extension module _qgrad: the error type, then each area's bindings (bindings.h).
 #include "bindings.h"
+#include "core/backend/cuda_device.h"
 
 PYBIND11_MODULE(_qgrad, m) {
   namespace py = pybind11;
@@ -19,4 +20,7 @@ PYBIND11_MODULE(_qgrad, m) {
   bind_quant(quant);
   py::module_ kernels = m.def_submodule("kernels", "the int8 GEMM kernels");
   bind_kernels(kernels);
+  py::module_ cuda = m.def_submodule("cuda", "whether the CUDA backend can run here");
+  cuda.def("is_available", &qgrad::cuda_is_available, "True when qgrad was built with CUDA and a GPU is visible");
+  cuda.def("device_name", &qgrad::cuda_device_description, "device 0's name, or why there is none");
 }

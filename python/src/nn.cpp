@@ -213,6 +213,11 @@ parameters: leaf tensors with requires_grad) as attributes, and write forward(x)
       .def("eval", [](py::object self) { self.cast<nn::Module&>().eval(); return self; })
       .def_property_readonly("training", &nn::Module::is_training)
       .def("zero_grad", &nn::Module::zero_grad)
+      .def("to", [](py::object self, const std::string& device) {
+             self.cast<nn::Module&>().to(parse_device(device));
+             return self;
+           }, py::arg("device"), "Moves parameters and buffers to 'cpu' or 'cuda' in place; returns self")
+      .def_property_readonly("device", [](const nn::Module& self) { return device_name(self.device()); })
       .def("state_dict", &nn::Module::state_dict,
            "name -> tensor, sharing memory with the module (clone() to keep a snapshot)")
       .def("load_state_dict", [](nn::Module& self, const py::dict& sd) { self.load_state_dict(state_dict_arg(sd)); },

@@ -98,7 +98,7 @@ py::object item(const Tensor& t) {
   if (t.numel() != 1)
     throw Error(cat("qgrad::item: the tensor has ", t.numel(), " elements (shape ",
                     shape_str(t.shape()), "); item() needs exactly one"));
-  Tensor c = t.contiguous();
+  Tensor c = t.detach().to(Device::CPU).contiguous();  // a device tensor's value is copied over
   switch (t.dtype()) {
     case DType::Float32: return py::float_(c.data<float>()[0]);
     case DType::Int32: return py::int_(c.data<int32_t>()[0]);
@@ -176,6 +176,8 @@ Tensor from_numpy(py::array a) {
 
 py::array to_numpy(const Tensor& t) {
   check(t.defined(), "numpy", "the tensor is undefined");
+  check(t.device() == Device::CPU, "numpy", "the tensor is on ", device_name(t.device()),
+        "; NumPy views host memory only: copy it with .to(\"cpu\") first");
   const auto item = static_cast<py::ssize_t>(dtype_size(t.dtype()));
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
   for (int64_t s : t.strides()) strides.push_back(s * item);
@@ -219,6 +221,8 @@ A Tensor is a handle: views (reshape, transpose, slicing) and numpy() share its 
   t.def(py::init([](py::handle data) { return to_tensor(data); }), py::arg("data"),
         "A copy of data (a list, a NumPy array or a Tensor); floats become float32, ints int32")
       .def_buffer([](Tensor& self) {
+        check(self.device() == Device::CPU, "buffer", "the tensor is on ", device_name(self.device()),
+              "; copy it with .to(\"cpu\") first");
         const auto item = static_cast<py::ssize_t>(dtype_size(self.dtype()));
         std::vector<py::ssize_t> strides;
         for (int64_t s : self.strides()) strides.push_back(s * item);
@@ -279,7 +283,9 @@ A Tensor is a handle: views (reshape, transpose, slicing) and numpy() share its 
       // --- copies
       .def("contiguous", &Tensor::contiguous)
       .def("clone", &Tensor::clone, release_gil())
-      .def("to", &Tensor::to, py::arg("dtype"), release_gil())
+      .def("to", py::overload_cast<DType>(&Tensor::to, py::const_), py::arg("dtype"), release_gil())
+      .def("to", [](const Tensor& self, const std::string& device) { return self.to(parse_device(device)); },
+           py::arg("device"), release_gil(), "A copy on device 'cpu' or 'cuda' (itself when already there)")
       .def("float", [](const Tensor& self) { return self.to(DType::Float32); })
       .def("detach", &Tensor::detach)
       .def("copy_", [](Tensor& self, const Tensor& src) -> Tensor& { return self.copy_(src); },
