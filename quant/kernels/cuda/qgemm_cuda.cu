@@ -32,6 +32,7 @@ void check_device_pointer(const void* p, const char* what) {
   if (p == nullptr) return;
   cudaPointerAttributes attr{};
   const cudaError_t e = cudaPointerGetAttributes(&attr, p);
+  if (e != cudaSuccess) cudaGetLastError();  // clear it, so no later launch check reports it
   check(e == cudaSuccess && (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged), kOp,
         what, " is not a device pointer (allocate it with DeviceBuffer)");
 }
