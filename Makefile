@@ -35,6 +35,15 @@ bench: all
 bench-kernels: all
 	OMP_WAIT_POLICY=passive $(BUILD)/bench/bench_kernels --json $(BUILD)/bench_kernels.json
 
+# --- bench-cuda: the GPU int8 GEMM ladder vs cuBLASLt (bench_cuda_kernels) and, where built,
+# the float training benchmark (bench_cuda_training). Needs a build with the CUDA backend and a
+# GPU; without one each program prints "skipped: no CUDA device" (exit 77, not an error here).
+.PHONY: bench-cuda
+bench-cuda: all
+	@test -x $(BUILD)/bench/bench_cuda_kernels || { echo "bench-cuda: no CUDA build (bench_cuda_kernels missing; configure with -DQGRAD_CUDA=ON)"; exit 1; }
+	$(BUILD)/bench/bench_cuda_kernels --json $(BUILD)/bench_cuda_kernels.json || test $$? -eq 77
+	if [ -x $(BUILD)/bench/bench_cuda_training ]; then $(BUILD)/bench/bench_cuda_training || test $$? -eq 77; fi
+
 # Fills data/mnist and data/cifar10: files already there, else $$QGRAD_DATA_MIRROR, else the web.
 data:
 	@bash scripts/fetch_data.sh

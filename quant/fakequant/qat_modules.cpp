@@ -62,7 +62,9 @@ Tensor QatLayer::forward(const Tensor& x) {
   pending_.reset();
   if (input_fq_ && weight_fq_->fake_quantizing() && input_fq_->fake_quantizing() && input_fq_->has_qparams()) {
     const QParams in_qp = input_fq_->qparams();
-    if (symmetric(w_qp) && unsigned_per_tensor(in_qp)) {
+    // The exact codes come from the integer layer run on the CPU: for an input on the GPU the
+    // forward is plain fake quantization (fake_quantize runs there; see fake_quant_cuda.h).
+    if (symmetric(w_qp) && unsigned_per_tensor(in_qp) && x.device() == Device::CPU) {
       NoGradGuard no_grad;
       pending_ = Pending{quantize(x.detach().contiguous(), in_qp), in_qp, w.detach(),
                          b.defined() ? b.detach() : Tensor(), w_qp, std::move(codebook)};

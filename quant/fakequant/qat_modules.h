@@ -37,8 +37,9 @@
 // integer twin (the very IntLayer convert builds, quant/intmodel/int_modules.h) run on the
 // input's codes. The forward value is then the integer model's; the gradient is still the float
 // computation's, through the straight-through estimator (quant/fakequant/fake_quantize_module.h).
-// It applies when weights are symmetric and activations unsigned per-tensor, as convert needs;
-// otherwise the forward stays the float one.
+// It applies when weights are symmetric and activations unsigned per-tensor, as convert needs,
+// and the input is on the CPU; otherwise the forward stays the float one (on the GPU: plain fake
+// quantization, quant/kernels/cuda/fake_quant_cuda.h).
 #pragma once
 #include <memory>
 #include <optional>

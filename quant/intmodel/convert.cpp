@@ -1,6 +1,7 @@
 #include "quant/intmodel/convert.h"
 
 #include "core/autograd.h"
+#include "core/backend/cuda_device.h"
 #include "core/error.h"
 #include "nn/flatten.h"
 #include "quant/fakequant/fake_quantize_module.h"
@@ -17,8 +18,18 @@ Tensor IntModel::forward(const Tensor& x) {
 Tensor IntModel::forward_int(const Tensor& q) const {
   // Inside, 4-D activations are channels last (int_modules.h); outside, NCHW like the float model.
   Tensor h = q.dim() == 4 ? q.permute({0, 2, 3, 1}).contiguous() : q;
-  for (const auto& l : layers) h = l->run(h);
+  const bool gpu = execution_device_ == Device::CUDA;
+  for (const auto& l : layers) h = gpu ? l->run_cuda(h) : l->run(h);
   return h.dim() == 4 ? h.permute({0, 3, 1, 2}).contiguous() : h;
+}
+
+void IntModel::set_execution_device(Device device) {
+  if (device == Device::CUDA) {
+    check(cuda_built(), "IntModel::set_execution_device", "this build has no CUDA backend (configure with -DQGRAD_CUDA=ON)");
+    check(cuda_device_count() > 0, "IntModel::set_execution_device", "device cuda requested but ",
+          cuda_device_description());
+  }
+  execution_device_ = device;
 }
 
 PixelPrediction IntModel::predict_pixels(const Tensor& pixels) const {

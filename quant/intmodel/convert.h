@@ -42,6 +42,13 @@ class IntModel : public nn::Module {
  public:
   Tensor forward(const Tensor& x) override;       // float32 -> float32 (dequantized output)
   Tensor forward_int(const Tensor& q) const;      // uint8 -> uint8 (4-D: NCHW, as the float model)
+  // Where forward, forward_int and predict_pixels compute: Device::CPU (default) or Device::CUDA,
+  // which runs the GEMM layers (with their im2col) and max-pools on the GPU, weights uploaded on
+  // first use, the same output bytes as the CPU (IntLayer::run_cuda). Inputs and outputs stay host
+  // tensors either way. Choosing CUDA throws unless the build has the CUDA backend and a GPU is
+  // visible.
+  void set_execution_device(Device device);
+  Device execution_device() const { return execution_device_; }
   // Raw images uint8 [N, C, H, W] -> predictions, through input_spec (required here).
   PixelPrediction predict_pixels(const Tensor& pixels) const;
   std::string type_name() const override { return "IntModel"; }
@@ -51,6 +58,9 @@ class IntModel : public nn::Module {
   // The preprocessing the input expects; none for a model built without a data set (tests).
   std::optional<InputSpec> input_spec;
   std::vector<std::unique_ptr<IntLayer>> layers;
+
+ private:
+  Device execution_device_ = Device::CPU;
 };
 
 std::shared_ptr<IntModel> convert(const nn::Sequential& prepared);

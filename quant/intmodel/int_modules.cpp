@@ -90,23 +90,26 @@ IntGemmParams IntGemmParams::from_codebook(const IntCodebook& cb, WeightMethod m
   return p;
 }
 
-IntGemm::IntGemm(IntGemmParams p, Layout layout, int64_t conv_channels) : params(std::move(p)) {
+std::vector<int8_t> IntGemm::gemm_weight() const {
   const int64_t out = params.qweight.size(0), k = params.qweight.size(1);
   const int8_t* qp = params.qweight.data<int8_t>();
-  if (layout == Layout::Conv) {
-    // A conv's GEMM column j = (ky kW + kx) C + c takes qweight column c kH kW + (ky kW + kx):
-    // the im2col rows are channels last, the saved weight is not.
-    const int64_t c_in = conv_channels, taps = c_in > 0 ? k / c_in : 0;
-    check(c_in > 0 && c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in,
-          " channels");
-    std::vector<int8_t> reordered(static_cast<size_t>(out * k));
-    for (int64_t o = 0; o < out; ++o)
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t c = 0; c < c_in; ++c) reordered[static_cast<size_t>(o * k + t * c_in + c)] = qp[o * k + c * taps + t];
-    weight = pack_weight(qgemm_kernel(), reordered.data(), out, k);
-  } else if (layout == Layout::Linear) {
-    weight = pack_weight(qgemm_kernel(), qp, out, k);
-  }
+  if (layout_ != Layout::Conv) return std::vector<int8_t>(qp, qp + out * k);
+  // A conv's GEMM column j = (ky kW + kx) C + c takes qweight column c kH kW + (ky kW + kx):
+  // the im2col rows are channels last, the saved weight is not.
+  const int64_t c_in = conv_channels_, taps = c_in > 0 ? k / c_in : 0;
+  check(c_in > 0 && c_in * taps == k, "IntGemm", "weight columns ", k, " are not a multiple of ", c_in,
+        " channels");
+  std::vector<int8_t> reordered(static_cast<size_t>(out * k));
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t c = 0; c < c_in; ++c) reordered[static_cast<size_t>(o * k + t * c_in + c)] = qp[o * k + c * taps + t];
+  return reordered;
+}
+
+IntGemm::IntGemm(IntGemmParams p, Layout layout, int64_t conv_channels)
+    : params(std::move(p)), layout_(layout), conv_channels_(conv_channels) {
+  const int64_t out = params.qweight.size(0), k = params.qweight.size(1);
+  if (layout != Layout::Unpacked) weight = pack_weight(qgemm_kernel(), gemm_weight().data(), out, k);
   for (int64_t o = 0; o < out; ++o) {
     const double acc_scale =
         static_cast<double>(params.in_scale) * params.weight_scale[static_cast<size_t>(params.per_channel ? o : 0)];
@@ -232,17 +235,29 @@ std::string QuantizedConv2d::describe() const {
              extra, ", ", gemm_.options(), ")");
 }
 
-Tensor QuantizedConv2d::run(const Tensor& q) const {
+DirectConvShape QuantizedConv2d::geometry(const Tensor& q) const {
   const IntConvShape& s = shape_;
   check(q.dim() == 4 && q.size(3) == s.in && q.dtype() == DType::UInt8, "QuantizedConv2d",
         "expects ", s.in, " input channels (uint8 [N, H, W, ", s.in,
         "], channels last inside the integer model), got ", shape_str(q.shape()));
-  const Tensor x = q.contiguous();
   const DirectConvShape d{.batch = q.size(0), .height = q.size(1), .width = q.size(2), .channels = s.in,
                           .out_channels = s.out, .kernel_h = s.kernel_h, .kernel_w = s.kernel_w, .stride = s.stride,
                           .padding = s.padding, .dilation = s.dilation, .groups = s.groups};
   check(d.out_h() >= 1 && d.out_w() >= 1, "QuantizedConv2d", "a ", s.kernel_h, "x", s.kernel_w, " kernel (dilation ",
         s.dilation, ", padding ", s.padding, ") does not fit input ", shape_str(q.shape()));
+  return d;
+}
+
+Im2colShape QuantizedConv2d::im2col_shape(int64_t height, int64_t width) const {
+  return Im2colShape{.channels = shape_.in, .height = height, .width = width, .kernel_h = shape_.kernel_h,
+                     .kernel_w = shape_.kernel_w, .stride_h = shape_.stride, .stride_w = shape_.stride,
+                     .pad_h = shape_.padding, .pad_w = shape_.padding};
+}
+
+Tensor QuantizedConv2d::run(const Tensor& q) const {
+  const DirectConvShape d = geometry(q);
+  const IntConvShape& s = shape_;
+  const Tensor x = q.contiguous();
   Tensor out = empty({d.batch, d.out_h(), d.out_w(), s.out}, DType::UInt8);
   if (direct()) {
     conv_direct_u8(x.data<uint8_t>(), d, gemm_.params.in_zero_point, direct_weight_.data(), gemm_.params.bias.data(),
@@ -254,9 +269,7 @@ Tensor QuantizedConv2d::run(const Tensor& q) const {
 }
 
 void QuantizedConv2d::run_im2col(const Tensor& x, Tensor& out) const {
-  const Im2colShape s{.channels = shape_.in, .height = x.size(1), .width = x.size(2),
-                      .kernel_h = shape_.kernel_h, .kernel_w = shape_.kernel_w, .stride_h = shape_.stride,
-                      .stride_w = shape_.stride, .pad_h = shape_.padding, .pad_w = shape_.padding};
+  const Im2colShape s = im2col_shape(x.size(1), x.size(2));
   const int64_t n = x.size(0), rows = s.rows(), cols = s.cols(), image = s.channels * s.height * s.width;
   if (s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.pad_h == 0) {  // a 1x1 conv is a Linear over the pixels
     gemm_.run(x.data<uint8_t>(), n * rows, out.data<uint8_t>());
@@ -333,12 +346,18 @@ std::string IntMaxPool2d::describe() const {
   return cat(name(), "(kernel=", options_.kernel, ", stride=", options_.stride, ", padding=", options_.padding, ")");
 }
 
-Tensor IntMaxPool2d::run(const Tensor& q) const {
+MaxPoolShape IntMaxPool2d::checked_shape(const Tensor& q) const {
   check(q.dim() == 4 && q.dtype() == DType::UInt8, "IntMaxPool2d", "expects uint8 channels-last [N, H, W, C], got ",
         shape_str(q.shape()));
-  const Tensor x = q.contiguous();
-  const MaxPoolShape s{.batch = x.size(0), .height = x.size(1), .width = x.size(2), .channels = x.size(3),
+  const MaxPoolShape s{.batch = q.size(0), .height = q.size(1), .width = q.size(2), .channels = q.size(3),
                        .options = options_};
+  check_max_pool_shape(s);
+  return s;
+}
+
+Tensor IntMaxPool2d::run(const Tensor& q) const {
+  const MaxPoolShape s = checked_shape(q);
+  const Tensor x = q.contiguous();
   Tensor out = empty({s.batch, s.out_h(), s.out_w(), s.channels}, DType::UInt8);
   max_pool2d_u8(x.data<uint8_t>(), s, out.data<uint8_t>());
   return out;

@@ -26,6 +26,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,8 +34,10 @@
 #include "core/ops/pool.h"
 #include "core/tensor.h"
 #include "nn/state_dict.h"
+#include "quant/kernels/conv_direct_u8.h"
 #include "quant/kernels/qgemm.h"
 #include "quant/kernels/im2col_u8.h"
+#include "quant/kernels/max_pool2d_u8.h"
 #include "quant/math/nonlinear.h"
 #include "quant/math/qparams.h"
 
@@ -42,12 +45,17 @@ namespace qgrad::quant {
 
 class IntGemm;
 class IntLayer;
+struct IntGemmDevice;
 using IntLayers = std::vector<std::unique_ptr<IntLayer>>;
 
 class IntLayer {
  public:
   virtual ~IntLayer() = default;
   virtual Tensor run(const Tensor& q) const = 0;  // uint8 -> uint8
+  // The same bytes computed on the GPU (quant/intmodel/int_modules_cuda.cpp), for IntModel's
+  // CUDA execution: the GEMM layers, their im2col and max-pool run there; a layer without a
+  // CUDA path (this default) runs on the CPU. Tensors stay in host memory on either side.
+  virtual Tensor run_cuda(const Tensor& q) const { return run(q); }
   virtual std::string name() const = 0;
   // What save_int_model writes: the layer's integer tensors under prefix + "." and a one-line
   // description of its options ("" / nothing for layers without either).
@@ -105,6 +113,10 @@ class IntGemm {
   IntGemm& operator=(const IntGemm&) = delete;
   // c [m, out] = requantized (a [m, k] x W^T); needs a packed layout.
   void run(const uint8_t* a, int64_t m, uint8_t* c) const;
+  // The same on the GPU, a and c in device memory (the CUDA tensor-core GEMM,
+  // quant/kernels/cuda/qgemm_cuda.h); the weight, bias and multipliers are uploaded on the first
+  // call and kept. Throws in a build without CUDA.
+  void run_cuda(const uint8_t* a, int64_t m, uint8_t* c) const;
   // The weight's quantization parameters (symmetric, axis 0 when per channel).
   QParams weight_qparams() const;
   QParams output_qparams() const;  // per-tensor unsigned, bits from qmax
@@ -120,6 +132,14 @@ class IntGemm {
   PackedB weight;                          // W^T [k, out], int8, in the kernel's layout
   std::vector<int32_t> multiplier, shift;  // [out]
   Requantization requant;                  // points into multiplier / shift
+
+ private:
+  // W [out, k] with its columns in the GEMM's k order (a conv's reordered, see Layout).
+  std::vector<int8_t> gemm_weight() const;
+  Layout layout_;
+  int64_t conv_channels_;
+  mutable std::once_flag device_once_;
+  mutable std::shared_ptr<const IntGemmDevice> device_;  // run_cuda's uploaded copies
 };
 
 class QuantizedLinear : public IntLayer {
@@ -129,6 +149,7 @@ class QuantizedLinear : public IntLayer {
       : gemm_(IntGemmParams::from_float(weight, bias, w_qp, in_qp, out_qp, relu)) {}
   explicit QuantizedLinear(IntGemmParams p) : gemm_(std::move(p)) {}
   Tensor run(const Tensor& q) const override;
+  Tensor run_cuda(const Tensor& q) const override;
   std::string name() const override { return "QuantizedLinear"; }
   std::string describe() const override;
   void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
@@ -158,6 +179,7 @@ class QuantizedConv2d : public IntLayer {
   // From saved tensors: p.qweight is [O, C / groups * kH * kW].
   QuantizedConv2d(IntGemmParams p, const IntConvShape& shape);
   Tensor run(const Tensor& q) const override;
+  Tensor run_cuda(const Tensor& q) const override;  // grouped / dilated convs: on the CPU
   std::string name() const override { return "QuantizedConv2d"; }
   std::string describe() const override;
   void export_tensors(const std::string& prefix, nn::StateDict& out) const override {
@@ -170,6 +192,10 @@ class QuantizedConv2d : public IntLayer {
  private:
   // groups 1 and dilation 1: im2col + the packed GEMM; otherwise the direct kernel.
   bool direct() const { return shape_.groups != 1 || shape_.dilation != 1; }
+  // The checked geometry of a run on channels-last input q.
+  DirectConvShape geometry(const Tensor& q) const;
+  // im2col's shape for input [N, H, W, C] (the im2col path).
+  Im2colShape im2col_shape(int64_t height, int64_t width) const;
   void run_im2col(const Tensor& x, Tensor& out) const;
   IntConvShape shape_;
   IntGemm gemm_;
@@ -180,10 +206,12 @@ class IntMaxPool2d : public IntLayer {
  public:
   explicit IntMaxPool2d(const Pool2dOptions& options) : options_(options) {}
   Tensor run(const Tensor& q) const override;
+  Tensor run_cuda(const Tensor& q) const override;
   std::string name() const override { return "IntMaxPool2d"; }
   std::string describe() const override;
 
  private:
+  MaxPoolShape checked_shape(const Tensor& q) const;  // of channels-last uint8 input q
   Pool2dOptions options_;
 };
 

@@ -84,11 +84,15 @@ void IntResidual::export_tensors(const std::string& prefix, nn::StateDict& out) 
   for (size_t j = 0; j < shortcut_.size(); ++j) shortcut_[j]->export_tensors(cat(prefix, ".shortcut.", j), out);
 }
 
-Tensor IntResidual::run(const Tensor& q) const {
+Tensor IntResidual::run(const Tensor& q) const { return run_with(q, &IntLayer::run); }
+
+Tensor IntResidual::run_cuda(const Tensor& q) const { return run_with(q, &IntLayer::run_cuda); }
+
+Tensor IntResidual::run_with(const Tensor& q, Tensor (IntLayer::*step)(const Tensor&) const) const {
   check(q.dtype() == DType::UInt8, "IntResidual", "expects uint8 input, got ", dtype_name(q.dtype()));
   Tensor a = q, b = q;
-  for (const auto& l : body_) a = l->run(a);
-  for (const auto& l : shortcut_) b = l->run(b);
+  for (const auto& l : body_) a = ((*l).*step)(a);
+  for (const auto& l : shortcut_) b = ((*l).*step)(b);
   check(a.shape() == b.shape(), "IntResidual", "body output ", shape_str(a.shape()), " and shortcut output ",
         shape_str(b.shape()), " differ");
   a = a.contiguous();

@@ -68,6 +68,7 @@ class IntResidual : public IntLayer {
   // From saved values (load_int_model has validated them).
   IntResidual(IntLayers body, IntLayers shortcut, const IntAdd& add, bool relu);
   Tensor run(const Tensor& q) const override;
+  Tensor run_cuda(const Tensor& q) const override;  // the branches' layers on the GPU, the add on the CPU
   std::string name() const override { return "IntResidual"; }
   // The header line only: "IntResidual(body=B, shortcut=S, relu=R)"; save_int_model writes the
   // B body and S shortcut layers' lines after it, indented (quant/intmodel/int_model_file.h).
@@ -83,6 +84,9 @@ class IntResidual : public IntLayer {
   std::vector<const IntLayers*> nested() const override { return {&body_, &shortcut_}; }
 
  private:
+  // Both branches through `step` (a layer's run or run_cuda), then the requantized add.
+  Tensor run_with(const Tensor& q, Tensor (IntLayer::*step)(const Tensor&) const) const;
+
   IntLayers body_, shortcut_;
   IntAdd add_;
   bool relu_;

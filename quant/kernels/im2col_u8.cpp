@@ -46,7 +46,7 @@ void unroll_rows(const uint8_t* src, int64_t src_bytes, int64_t src_w, int64_t c
 }
 }  // namespace
 
-void im2col_u8(const uint8_t* image, const Im2colShape& s, uint8_t zero_point, uint8_t* out) {
+void check_im2col_shape(const Im2colShape& s) {
   check(s.channels >= 1 && s.height >= 1 && s.width >= 1 && s.kernel_h >= 1 && s.kernel_w >= 1 &&
             s.stride_h >= 1 && s.stride_w >= 1 && s.pad_h >= 0 && s.pad_w >= 0,
         "im2col_u8", "invalid shape: C ", s.channels, ", H ", s.height, ", W ", s.width, ", kernel ",
@@ -55,6 +55,10 @@ void im2col_u8(const uint8_t* image, const Im2colShape& s, uint8_t zero_point, u
   check(s.height + 2 * s.pad_h >= s.kernel_h && s.width + 2 * s.pad_w >= s.kernel_w, "im2col_u8",
         "kernel ", s.kernel_h, "x", s.kernel_w, " is larger than the padded image ", s.height + 2 * s.pad_h,
         "x", s.width + 2 * s.pad_w);
+}
+
+void im2col_u8(const uint8_t* image, const Im2colShape& s, uint8_t zero_point, uint8_t* out) {
+  check_im2col_shape(s);
   // The shape is copied into locals: the byte stores below may alias anything (uint8_t is a
   // character type), so fields read through `s` would be reloaded after every store.
   const int64_t ho = s.out_h(), wo = s.out_w(), c = s.channels, h = s.height, w = s.width;

@@ -33,6 +33,10 @@ struct Im2colShape {
   int64_t cols() const { return channels * kernel_h * kernel_w; }
 };
 
+// Throws qgrad::Error naming the bad field unless shape is a valid im2col (also used by the CUDA
+// im2col, quant/kernels/cuda/qgemm_cuda.h).
+void check_im2col_shape(const Im2colShape& shape);
+
 // Writes shape.rows() x shape.cols() bytes to out; throws qgrad::Error on an invalid shape.
 void im2col_u8(const uint8_t* image, const Im2colShape& shape, uint8_t zero_point, uint8_t* out);
 

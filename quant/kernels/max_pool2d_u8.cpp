@@ -45,7 +45,7 @@ inline void window_row_max(uint8_t* __restrict out, const uint8_t* v, int64_t k,
 }
 }  // namespace
 
-void max_pool2d_u8(const uint8_t* x, const MaxPoolShape& s, uint8_t* y) {
+void check_max_pool_shape(const MaxPoolShape& s) {
   const int64_t n = s.batch, h = s.height, w = s.width, c = s.channels, k = s.options.kernel;
   const int64_t stride = s.stride(), p = s.options.padding;
   check(n >= 0 && h >= 1 && w >= 1 && c >= 1 && k >= 1 && stride >= 1 && p >= 0 && p < k, "max_pool2d_u8",
@@ -53,6 +53,12 @@ void max_pool2d_u8(const uint8_t* x, const MaxPoolShape& s, uint8_t* y) {
         " (padding must be below the kernel)");
   check(h + 2 * p >= k && w + 2 * p >= k, "max_pool2d_u8", "window ", k, " does not fit input ", h, "x", w,
         " with padding ", p);
+}
+
+void max_pool2d_u8(const uint8_t* x, const MaxPoolShape& s, uint8_t* y) {
+  check_max_pool_shape(s);
+  const int64_t n = s.batch, h = s.height, w = s.width, c = s.channels, k = s.options.kernel;
+  const int64_t stride = s.stride(), p = s.options.padding;
   const int64_t oh = s.out_h(), ow = s.out_w(), row_bytes = w * c, pitch = (w + 2 * p) * c;
   const int64_t m_bytes = oh * pitch - (k - 1) * c;  // pass 2's outputs: every possible window start
   // Threads only for ~150 us of work or more (2^20 window bytes): waking a passive OpenMP worker

@@ -27,6 +27,10 @@ struct MaxPoolShape {
   int64_t out_w() const { return (width + 2 * options.padding - options.kernel) / stride() + 1; }
 };
 
+// Throws qgrad::Error naming the bad field unless shape is a valid pooling (also used by the
+// CUDA max-pool, quant/kernels/cuda/qgemm_cuda.h).
+void check_max_pool_shape(const MaxPoolShape& shape);
+
 // Writes batch x out_h() x out_w() x channels bytes to y; throws qgrad::Error on an invalid shape.
 void max_pool2d_u8(const uint8_t* x, const MaxPoolShape& shape, uint8_t* y);
 

@@ -38,19 +38,15 @@ PackedB pack_weight(const QGemmKernel& kernel, const int8_t* w, int64_t n, int64
   return pack_b(kernel, bt.data(), k, n, n);
 }
 
-void qgemm(const QGemmKernel& kernel, const QGemmArgs& args) {
-  check(args.b != nullptr && args.b->kernel != nullptr, "qgemm", "B was not packed (use pack_b)");
-  const PackedB& b = *args.b;
-  check(b.kernel == &kernel, "qgemm", "B was packed for kernel '", b.kernel->name,
-        "' but is used with kernel '", kernel.name, "'");
+void check_qgemm_args(const QGemmArgs& args, int64_t k, int64_t n) {
   check(args.m >= 0, "qgemm", "m = ", args.m, " is negative");
   check(args.m == 0 || args.a != nullptr, "qgemm", "A is null");
-  check(args.lda >= b.k, "qgemm", "lda = ", args.lda, " is smaller than k = ", b.k);
+  check(args.lda >= k, "qgemm", "lda = ", args.lda, " is smaller than k = ", k);
   check(args.a_zero_point >= 0 && args.a_zero_point <= 255, "qgemm", "activation zero point ",
         args.a_zero_point, " is outside [0, 255]");
   check((args.c_s32 != nullptr) != (args.c_u8 != nullptr), "qgemm",
         "set exactly one of c_s32 (int32 output) and c_u8 (requantized output)");
-  check(args.ldc >= b.n, "qgemm", "ldc = ", args.ldc, " is smaller than n = ", b.n);
+  check(args.ldc >= n, "qgemm", "ldc = ", args.ldc, " is smaller than n = ", n);
   if (args.c_u8) {
     const Requantization* rq = args.requant;
     check(rq != nullptr && rq->multiplier != nullptr && rq->shift != nullptr, "qgemm",
@@ -59,13 +55,21 @@ void qgemm(const QGemmKernel& kernel, const QGemmArgs& args) {
           rq->qmin, ", ", rq->qmax, "] is not inside [0, 255]");
     check(rq->out_zero_point >= 0 && rq->out_zero_point <= 255, "qgemm", "output zero point ",
           rq->out_zero_point, " is outside [0, 255]");
-    const int64_t count = rq->per_channel ? b.n : 1;
+    const int64_t count = rq->per_channel ? n : 1;
     for (int64_t j = 0; j < count; ++j) {
       check(rq->multiplier[j] >= 0, "qgemm", "multiplier[", j, "] = ", rq->multiplier[j], " is negative");
       check(rq->shift[j] >= kMinRequantShift && rq->shift[j] <= kMaxRequantShift, "qgemm", "shift[", j,
             "] = ", rq->shift[j], " is outside [", kMinRequantShift, ", ", kMaxRequantShift, "]");
     }
   }
+}
+
+void qgemm(const QGemmKernel& kernel, const QGemmArgs& args) {
+  check(args.b != nullptr && args.b->kernel != nullptr, "qgemm", "B was not packed (use pack_b)");
+  const PackedB& b = *args.b;
+  check_qgemm_args(args, b.k, b.n);
+  check(b.kernel == &kernel, "qgemm", "B was packed for kernel '", b.kernel->name,
+        "' but is used with kernel '", kernel.name, "'");
   if (args.m == 0) return;
   kernel.gemm(QGemmCall{args.m, b.n, b.k, args.a, args.lda, args.a_zero_point, b.data.data(),
                         b.colsum.data(), args.bias, args.c_s32, args.c_u8, args.requant, args.ldc});

@@ -94,6 +94,11 @@ PackedB pack_b(const int8_t* b, int64_t k, int64_t n, int64_t ldb);
 // reduction running down B's rows.
 PackedB pack_weight(const QGemmKernel& kernel, const int8_t* w, int64_t n, int64_t k);
 
+// Throws qgrad::Error unless args is a valid call for a B of [k, n] (args.b itself is not
+// looked at): strides, exactly one output, zero points and requantization in range. qgemm and
+// the CUDA kernels (quant/kernels/cuda/qgemm_cuda.h) validate through this one function.
+void check_qgemm_args(const QGemmArgs& args, int64_t k, int64_t n);
+
 // Runs the GEMM with the kernel that packed args.b, or with `kernel`, which must be that one.
 void qgemm(const QGemmArgs& args);
 void qgemm(const QGemmKernel& kernel, const QGemmArgs& args);

@@ -9,8 +9,16 @@
 // schemes differ only on exact ties of negative values and on double-rounding cases. Every SIMD
 // kernel reproduces this function bit for bit; the clamp happens on the 64-bit value, so no
 // intermediate int32 saturation exists to disagree about. ReLU is fused by qmin = out_zp.
+// The CUDA kernels (quant/kernels/cuda) call these same two functions: under nvcc they are
+// __host__ __device__, so the GPU epilogue is this definition, not a copy of it.
 #pragma once
 #include <cstdint>
+
+#if defined(__CUDACC__)
+#define QGRAD_REQUANT_INLINE __host__ __device__ __forceinline__
+#else
+#define QGRAD_REQUANT_INLINE [[gnu::always_inline]] inline
+#endif
 
 namespace qgrad::quant {
 
@@ -27,14 +35,14 @@ constexpr int kMaxRequantShift = 31;
 // The rounding right shift of the exact product v * m0 by 31 + shift, as described above.
 // always_inline: SIMD translation units include this header; an out-of-line copy compiled with
 // their ISA flags could otherwise be the one the linker keeps for every caller.
-[[gnu::always_inline]] inline int64_t rounding_mul(int32_t v, int32_t m0, int shift) {
+QGRAD_REQUANT_INLINE int64_t rounding_mul(int32_t v, int32_t m0, int shift) {
   const int t = 31 + shift;
   const int64_t p = static_cast<int64_t>(v) * m0;
   return (p + (int64_t{1} << (t - 1))) >> t;  // arithmetic shift = floor division
 }
 
-[[gnu::always_inline]] inline uint8_t requantize(int32_t v, int32_t m0, int shift, int32_t out_zp,
-                                                 int32_t qmin, int32_t qmax) {
+QGRAD_REQUANT_INLINE uint8_t requantize(int32_t v, int32_t m0, int shift, int32_t out_zp,
+                                          int32_t qmin, int32_t qmax) {
   int64_t y = out_zp + rounding_mul(v, m0, shift);
   y = y < qmin ? qmin : y;
   y = y > qmax ? qmax : y;

@@ -8,17 +8,27 @@
 #include "quant/math/channel_runs.h"
 #include "quant/math/metrics.h"
 #include "quant/math/quantize.h"
+#if QGRAD_HAVE_CUDA
+#include "quant/kernels/cuda/fake_quant_cuda.h"
+#endif
 
 namespace qgrad::quant {
 
 namespace {
 
-// x as a contiguous float buffer, after the checks every observer makes.
-Tensor checked_values(const Tensor& x, const std::string& name) {
+#if QGRAD_HAVE_CUDA
+constexpr bool kHaveCuda = true;
+#else
+constexpr bool kHaveCuda = false;
+#endif
+
+// x as a contiguous float buffer, after the checks every observer makes; a CUDA tensor only
+// where the caller can take one (the range observers in a CUDA build).
+Tensor checked_values(const Tensor& x, const std::string& name, bool cuda_ok = false) {
   qgrad::detail::require_float(x, name.c_str());
   check(x.numel() > 0, name.c_str(), "observed an empty tensor of shape ", shape_str(x.shape()));
-  check(x.device() == Device::CPU, name.c_str(), "observes cpu tensors, got a ", device_name(x.device()),
-        " tensor");
+  check(x.device() == Device::CPU || (cuda_ok && x.device() == Device::CUDA), name.c_str(), "observes ",
+        cuda_ok ? "cpu and cuda" : "cpu", " tensors, got a ", device_name(x.device()), " tensor");
   return qgrad::detail::compact(x);
 }
 
@@ -49,7 +59,7 @@ QParams RangeObserver::qparams() const {
 }
 
 void RangeObserver::observe(const Tensor& x) {
-  Tensor xc = checked_values(x, name_);
+  Tensor xc = checked_values(x, name_, kHaveCuda);
   int64_t axis = 0;
   if (scheme_.axis) {
     axis = normalize_axis(*scheme_.axis, x.dim(), name_.c_str());
@@ -60,6 +70,24 @@ void RangeObserver::observe(const Tensor& x) {
   const int64_t channels = scheme_.axis ? x.size(axis) : 1;
   std::vector<float> lo(channels, std::numeric_limits<float>::infinity());
   std::vector<float> hi(channels, -std::numeric_limits<float>::infinity());
+#if QGRAD_HAVE_CUDA
+  if (xc.device() == Device::CUDA) {
+    // This batch's range on the GPU (fake_quant_cuda.h: the same first-occurring extremes as
+    // the loop below); only the per-channel bounds come back to the host.
+    cuda::ChannelLayout layout;
+    layout.inner = xc.numel();
+    if (scheme_.axis) {
+      layout.channels = channels;
+      layout.inner = 1;
+      for (int64_t i = 0; i < axis; ++i) layout.outer *= xc.size(i);
+      for (int64_t i = axis + 1; i < xc.dim(); ++i) layout.inner *= xc.size(i);
+    }
+    check(cuda::channel_min_max_cuda(static_cast<const float*>(xc.raw_data()), layout, lo.data(), hi.data()),
+          name_.c_str(), "observed a non-finite value in a tensor of shape ", shape_str(x.shape()));
+    fold_range(lo, hi);
+    return;
+  }
+#endif
   const float* p = xc.data<float>();
   for (const auto& r : detail::channel_runs(x.shape(), scheme_.axis.has_value(), axis)) {
     for (int64_t i = r.start; i < r.start + r.count; ++i) {
@@ -68,6 +96,10 @@ void RangeObserver::observe(const Tensor& x) {
       hi[r.channel] = std::max(hi[r.channel], p[i]);
     }
   }
+  fold_range(lo, hi);
+}
+
+void RangeObserver::fold_range(std::vector<float>& lo, std::vector<float>& hi) {
   if (!has_observed()) {
     min_ = std::move(lo);
     max_ = std::move(hi);

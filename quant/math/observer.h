@@ -23,6 +23,8 @@
 // Percentile and MSE observers are per-tensor only and keep every observed value (exact, at
 // 4 bytes per observed element): calibrate them on a sample of batches, not a whole dataset.
 // All observers reject an empty tensor, non-finite values, and qparams() before observe().
+// The range observers also take CUDA tensors: the batch's range is computed on the GPU
+// (quant/kernels/cuda/fake_quant_cuda.h), the running range stays on the host.
 #pragma once
 #include <string>
 #include <vector>
@@ -70,6 +72,8 @@ class RangeObserver : public Observer {
   virtual float update(float running, float batch, bool lower) const = 0;
 
  private:
+  // Takes this batch's per-channel range as the first, or folds it in with update().
+  void fold_range(std::vector<float>& lo, std::vector<float>& hi);
   std::vector<float> min_, max_;
 };
 

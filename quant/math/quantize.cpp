@@ -7,6 +7,9 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/op_support.h"
 #include "quant/math/channel_runs.h"
+#if QGRAD_HAVE_CUDA
+#include "quant/kernels/cuda/fake_quant_cuda.h"
+#endif
 
 namespace qgrad::quant {
 
@@ -100,13 +103,44 @@ Tensor dequantize(const Tensor& q, const QParams& qp) {
   return x;
 }
 
+#if QGRAD_HAVE_CUDA
+namespace {
+// fake_quantize of a CUDA tensor: the same rules, elementwise on the device (fake_quant_cuda.h).
+// out and the mask are new tensors on x's device (zeros_like keeps it).
+Tensor fake_quantize_cuda(const Tensor& x, const QParams& qp, bool want_mask) {
+  check(x.defined(), "fake_quantize", "got an undefined tensor");
+  const int64_t axis = qp.validate_for(x.shape(), "fake_quantize");
+  const Tensor xc = qgrad::detail::compact(x);
+  cuda::ChannelLayout layout;
+  layout.inner = xc.numel();
+  if (qp.per_channel()) {
+    layout.channels = xc.size(axis);
+    layout.outer = 1;
+    layout.inner = 1;
+    for (int64_t i = 0; i < axis; ++i) layout.outer *= xc.size(i);
+    for (int64_t i = axis + 1; i < xc.dim(); ++i) layout.inner *= xc.size(i);
+  }
+  Tensor out = zeros_like(xc);
+  Tensor mask = want_mask ? zeros_like(xc) : Tensor();
+  cuda::fake_quantize_cuda(static_cast<const float*>(xc.raw_data()), static_cast<float*>(out.raw_data()),
+                           want_mask ? static_cast<float*>(mask.raw_data()) : nullptr, layout, qp.scale.data(),
+                           qp.zero_point.data(), qp.qmin(), qp.qmax());
+  if (!want_mask) return out;
+  return record(out, "fake_quantize", {x}, [mask](const Tensor& g) { return std::vector<Tensor>{mul(g, mask)}; });
+}
+}  // namespace
+#endif
+
 Tensor fake_quantize(const Tensor& x, const QParams& qp) {
   qgrad::detail::require_float(x, "fake_quantize");
+  // The STE mask is only materialized when a backward can ask for it.
+  const bool want_mask = grad_mode_enabled() && x.requires_grad();
+#if QGRAD_HAVE_CUDA
+  if (x.defined() && x.device() == Device::CUDA) return fake_quantize_cuda(x, qp, want_mask);
+#endif
   auto runs = runs_for(x, qp, "fake_quantize");
   Tensor xc = qgrad::detail::compact(x);
   Tensor out = empty(x.shape());
-  // The STE mask is only materialized when a backward can ask for it.
-  const bool want_mask = grad_mode_enabled() && x.requires_grad();
   Tensor mask = want_mask ? empty(x.shape()) : Tensor();
   const float* xp = xc.data<float>();
   float* op = out.data<float>();

@@ -18,35 +18,17 @@
 //
 // Per-channel QParams apply channel c's scale and zero point to every element whose index
 // along qp.axis is c (e.g. output channel c of a conv weight [O, C, kH, kW] with axis 0).
-// Values of fewer than 8 bits are stored one per int8/uint8 element. CPU tensors only.
+// Values of fewer than 8 bits are stored one per int8/uint8 element. quantize/dequantize take
+// CPU tensors; fake_quantize also CUDA tensors (quant/kernels/cuda/fake_quant_cuda.h, the same
+// scalar rules compiled for the device).
 #pragma once
-#include <cmath>
 #include <cstdint>
 
 #include "core/tensor.h"
 #include "quant/math/qparams.h"
+#include "quant/math/quantize_rules.h"
 
 namespace qgrad::quant {
-
-// --- the scalar rules ------------------------------------------------------------------------
-// round(x / scale) + zero_point before clamping, as a float (exact: |q| < 2^24). Outside
-// [qmin, qmax] means x is clipped.
-inline float quantize_unclamped(float x, float scale, int32_t zero_point) {
-  return std::round(x / scale) + static_cast<float>(zero_point);
-}
-// Whether an unclamped q lies inside [qmin, qmax]: where the STE passes the gradient, and the
-// complement of what clipped_fraction counts.
-inline bool in_clip_range(float q, int32_t qmin, int32_t qmax) {
-  return q >= static_cast<float>(qmin) && q <= static_cast<float>(qmax);
-}
-// Written with comparisons (not fmin/fmax) so a NaN stays NaN instead of becoming qmin.
-inline float clamp_q(float q, int32_t qmin, int32_t qmax) {
-  const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
-  return q < lo ? lo : (q > hi ? hi : q);
-}
-inline float dequantize_value(float q, float scale, int32_t zero_point) {
-  return scale * (q - static_cast<float>(zero_point));
-}
 
 // --- tensors ---------------------------------------------------------------------------------
 // float32 -> qp.dtype() (int8 when qp.is_signed, else uint8). Not differentiable. Fails on NaN.

@@ -5,7 +5,8 @@
 //   naive  — int64 sum_k (A - za) B + bias, rounding written with long double (independent of
 //            requantize.h's integer formula)
 //   ref    — the "ref" kernel (the scalar specification)
-//   kernel — the kernel under test
+//   kernel — the kernel under test: a CPU kernel of the registry, or any function that runs the
+//            call another way (the CUDA rungs, tests/cuda/test_qgemm_cuda.cpp)
 // Cases: m = 1..7 (micro-tiles of 4 and 6 plus a ragged one) and m across the row blocks (72 for
 // avx2, 96 for avx512vnni, 128 for the others), n not a multiple of any tile (1, 15, 17, 33, 63,
 // 300) and n split across threads, k = 1, below the group size, odd, across avx2's 256 k-block
@@ -20,6 +21,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -92,9 +94,23 @@ inline std::vector<SweepCase> sweep_cases() {
   return cases;
 }
 
+// Runs one call of the kernel under test: B [k, n] with row stride ldb, and args complete but
+// for args.b (which the function sets to its own packing of B).
+using KernelUnderTest =
+    std::function<void(const int8_t* b, int64_t k, int64_t n, int64_t ldb, quant::QGemmArgs& args)>;
+
+// A registry kernel as a KernelUnderTest.
+inline KernelUnderTest registry_kernel(const quant::QGemmKernel& kernel) {
+  return [&kernel](const int8_t* b, int64_t k, int64_t n, int64_t ldb, quant::QGemmArgs& args) {
+    const quant::PackedB packed = quant::pack_b(kernel, b, k, n, ldb);
+    args.b = &packed;
+    quant::qgemm(kernel, args);
+  };
+}
+
 // One case in one output mode; returns "" when kernel == ref == naive, else a description.
-inline std::string run_case(const quant::QGemmKernel& kernel, const SweepCase& sc, bool requantized,
-                            std::mt19937_64& rng) {
+inline std::string run_case(const std::string& name, const KernelUnderTest& kernel, const SweepCase& sc,
+                            bool requantized, std::mt19937_64& rng) {
   using namespace qgrad::quant;
   auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
   const int64_t m = sc.m, n = sc.n, k = sc.k;
@@ -159,9 +175,8 @@ inline std::string run_case(const quant::QGemmKernel& kernel, const SweepCase& s
       want[static_cast<size_t>(i * n + j)] = s;
     }
 
-  auto run = [&](const QGemmKernel& kern, std::vector<int32_t>& c32, std::vector<uint8_t>& c8) {
-    const PackedB packed = pack_b(kern, b.data(), k, n, ldb);
-    QGemmArgs args{.m = m, .a = a.data(), .lda = lda, .a_zero_point = za, .b = &packed,
+  auto run = [&](const KernelUnderTest& kern, std::vector<int32_t>& c32, std::vector<uint8_t>& c8) {
+    QGemmArgs args{.m = m, .a = a.data(), .lda = lda, .a_zero_point = za, .b = nullptr,
                    .bias = bias.empty() ? nullptr : bias.data(), .ldc = ldc};
     if (requantized) {
       c8.assign(static_cast<size_t>(m * ldc), 0xAB);
@@ -171,15 +186,15 @@ inline std::string run_case(const quant::QGemmKernel& kernel, const SweepCase& s
       c32.assign(static_cast<size_t>(m * ldc), 0x5A5A5A5A);
       args.c_s32 = c32.data();
     }
-    qgemm(kern, args);
+    kern(b.data(), k, n, ldb, args);
   };
   std::vector<int32_t> ref32, got32;
   std::vector<uint8_t> ref8, got8;
-  run(quant::find_kernel("ref"), ref32, ref8);
+  run(registry_kernel(quant::find_kernel("ref")), ref32, ref8);
   run(kernel, got32, got8);
 
   std::ostringstream why;
-  why << kernel.name << " m=" << m << " n=" << n << " k=" << k << " fill=" << sc.fill << " lda=" << lda
+  why << name << " m=" << m << " n=" << n << " k=" << k << " fill=" << sc.fill << " lda=" << lda
       << " ldc=" << ldc << " za=" << za << (requantized ? " uint8" : " int32") << (bias.empty() ? "" : " bias")
       << ": ";
   for (int64_t i = 0; i < m; ++i)
@@ -201,12 +216,19 @@ inline std::string run_case(const quant::QGemmKernel& kernel, const SweepCase& s
   return "";
 }
 
-inline SweepResult sweep_kernel(const quant::QGemmKernel& kernel, uint64_t seed) {
+inline std::string run_case(const quant::QGemmKernel& kernel, const SweepCase& sc, bool requantized,
+                            std::mt19937_64& rng) {
+  return run_case(kernel.name, registry_kernel(kernel), sc, requantized, rng);
+}
+
+// Every case of `cases` in both output modes.
+inline SweepResult sweep(const std::string& name, const KernelUnderTest& kernel, const std::vector<SweepCase>& cases,
+                         uint64_t seed) {
   SweepResult result;
   std::mt19937_64 rng(seed);
-  for (const SweepCase& sc : sweep_cases())
+  for (const SweepCase& sc : cases)
     for (bool requantized : {false, true}) {
-      const std::string failure = run_case(kernel, sc, requantized, rng);
+      const std::string failure = run_case(name, kernel, sc, requantized, rng);
       if (failure.empty()) {
         ++result.passed;
       } else {
@@ -214,6 +236,10 @@ inline SweepResult sweep_kernel(const quant::QGemmKernel& kernel, uint64_t seed)
       }
     }
   return result;
+}
+
+inline SweepResult sweep_kernel(const quant::QGemmKernel& kernel, uint64_t seed) {
+  return sweep(kernel.name, registry_kernel(kernel), sweep_cases(), seed);
 }
 
 }  // namespace qgrad::testing

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "core/autograd.h"
+#include "core/backend/cuda_device.h"
 #include "core/ops/elementwise.h"
 #include "nn/nn.h"
 #include "quant/intmodel/convert.h"
@@ -188,4 +189,15 @@ TEST_CASE("convert: a leading Flatten runs on the uint8 codes (MLP)", "[quant]")
   int64_t within = 0;
   for (size_t i = 0; i < a.size(); ++i) within += std::fabs(a[i] - b[i]) <= im->output_qparams.scale[0] * 1.001;
   CHECK(static_cast<double>(within) >= 0.9 * static_cast<double>(a.size()));
+}
+
+TEST_CASE("IntModel: Device::CUDA is refused where there is no GPU, with the reason", "[quant]") {
+  Generator gen(24);
+  auto im = convert(*calibrated(*conv_net(gen), randn({2, 2, 8, 8}, gen), {}));
+  CHECK(im->execution_device() == Device::CPU);
+  if (cuda_device_count() > 0) return;  // tests/cuda runs the model there
+  CHECK_THROWS_WITH(im->set_execution_device(Device::CUDA),
+                    Contains("IntModel::set_execution_device") && (Contains("no CUDA backend") || Contains("no CUDA device")));
+  CHECK(im->execution_device() == Device::CPU);
+  CHECK_NOTHROW(im->set_execution_device(Device::CPU));
 }
