@@ -36,7 +36,7 @@ Tensor fake_quantize_bias(const Tensor& b, float s_in, const QParams& w) {
     const double step = static_cast<double>(s_in) * w.scale[w.per_channel() ? o : 0];
     delta[o] = static_cast<float>(std::round(static_cast<double>(v[o]) / step) * step - v[o]);
   }
-  return add(b, from_vector<float>(delta, b.shape()));
+  return add(b, from_vector<float>(delta, b.shape()).to(b.device()));  // the bias may live on the GPU
 }
 
 bool symmetric(const QParams& w) {
