@@ -33,7 +33,7 @@ TEST_CASE("require_finite_step: a non-finite loss or gradient stops training, na
   loss.backward();
   CHECK_NOTHROW(examples::require_finite_step(loss, *model, 1, 0));
   // A gradient with an infinity (what a diverging run produces a step before the loss).
-  const auto& [name, p] = model->named_parameters().front();
+  const auto [name, p] = model->named_parameters().front();
   p.grad().detach().fill_(INFINITY);
   CHECK_THROWS_WITH(examples::require_finite_step(loss, *model, 2, 4),
                     Catch::Contains("epoch 2 step 5: the gradient of '" + name + "' holds a non-finite value") &&
@@ -50,7 +50,7 @@ TEST_CASE("save_training_checkpoint and load_float_model refuse NaN weights", "[
   examples::save_training_checkpoint(good, *model, opt, 1, "mlp");
   CHECK(examples::load_float_model(good).arch == "mlp");
 
-  const auto& [name, p] = model->named_parameters().back();
+  const auto [name, p] = model->named_parameters().back();
   p.detach().fill_(NAN);
   CHECK_THROWS_WITH(examples::save_training_checkpoint(bad, *model, opt, 2, "mlp"),
                     Catch::Contains("the model after epoch 2 (not saved to " + bad + ")") &&
