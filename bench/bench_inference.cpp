@@ -21,7 +21,6 @@
 #include <limits>
 #include <exception>
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <vector>
 
