@@ -18,9 +18,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <exception>
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -45,19 +45,6 @@
 using namespace qgrad;
 
 namespace {
-
-std::vector<int64_t> int_list(const std::string& text) {
-  std::vector<int64_t> v;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) {
-    std::size_t used = 0;
-    const long long x = std::stoll(item, &used);
-    check(used == item.size() && x > 0, "bench_inference", "expected positive integers separated by commas, got '",
-          text, "'");
-    v.push_back(x);
-  }
-  return v;
-}
 
 struct Timing {
   double best = 0, median = 0;
@@ -117,24 +104,33 @@ struct Bench {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  examples::Flags flags;
-  flags.add("lenet", "", "LeNet-5 float checkpoint (default: freshly initialised from --seed)")
-      .add("cifar", "", "CIFAR CNN float checkpoint (default: freshly initialised from --seed)")
-      .add("data", "", "folder holding mnist/ and cifar10/ (test images; default: random pixels)")
-      .add("models", "lenet5,cifar_cnn", "which models, comma-separated")
-      .add("batches", "1,64,256", "batch sizes, comma-separated")
-      .add("threads", "1,2", "thread counts, comma-separated")
-      .add("calib-samples", "256", "images that calibrate the activation ranges")
-      .add("min-seconds", "0.3", "time each cell for at least this long (plus one warm-up call)")
-      .add("seed", "0", "seed of fresh weights and random images")
-      .add("json", "bench/results/inference.json", "write the rows here (empty: nowhere)");
-  flags.parse(argc, argv);
-  const auto batches = int_list(flags.str("batches"));
-  const auto thread_counts = int_list(flags.str("threads"));
+  CLI::App app{"bench_inference: int8 vs float inference speed per model, batch size and thread count"};
+  std::string lenet, cifar, data_folder, json_path = "bench/results/inference.json";
+  std::vector<std::string> archs{"lenet5", "cifar_cnn"};
+  std::vector<int64_t> batches{1, 64, 256}, thread_counts{1, 2};
+  int64_t calib = 256;
+  double min_seconds = 0.3;
+  uint64_t seed = 0;
+  app.add_option("--lenet", lenet, "LeNet-5 float checkpoint (default: freshly initialised from --seed)")
+      ->check(examples::existing_file());
+  app.add_option("--cifar", cifar, "CIFAR CNN float checkpoint (default: freshly initialised from --seed)")
+      ->check(examples::existing_file());
+  app.add_option("--data", data_folder, "folder holding mnist/ and cifar10/ (test images; default: random pixels)");
+  app.add_option("--models", archs, "which models, comma-separated")
+      ->delimiter(',')->check(CLI::IsMember({"lenet5", "cifar_cnn"}));
+  app.add_option("--batches", batches, "batch sizes, comma-separated")
+      ->delimiter(',')->check(examples::integer_in(1, 65'536));
+  app.add_option("--threads", thread_counts, "thread counts, comma-separated")
+      ->delimiter(',')->check(examples::integer_in(1, 1024));
+  app.add_option("--calib-samples", calib, "images that calibrate the activation ranges")
+      ->check(examples::integer_in(1, 1'000'000));
+  app.add_option("--min-seconds", min_seconds, "time each cell for at least this long (plus one warm-up call)")
+      ->check(examples::number_in(0, 3600));
+  app.add_option("--seed", seed, "seed of fresh weights and random images")
+      ->check(examples::integer_in(0, std::numeric_limits<int64_t>::max()));
+  app.add_option("--json", json_path, "write the rows here (empty: nowhere)")->check(examples::writable_file());
+  examples::parse(app, argc, argv);
   const int64_t max_batch = *std::max_element(batches.begin(), batches.end());
-  const int64_t calib = flags.integer("calib-samples");
-  const double min_seconds = flags.real("min-seconds");
-  const auto seed = static_cast<uint64_t>(flags.integer("seed"));
   const char* kernel = quant::qgemm_kernel().name;
 
   std::printf("int8 vs float inference; qgemm kernel %s, float GEMM OpenBLAS (core %s); best of >= %.2f s per "
@@ -142,12 +138,11 @@ int main(int argc, char** argv) try {
               kernel, openblas_get_corename(), min_seconds);
   nlohmann::json rows = nlohmann::json::array(), models = nlohmann::json::array();
   bool conversion_ok = true;
-  std::stringstream model_list(flags.str("models"));
-  for (std::string arch; std::getline(model_list, arch, ',');) {
+  for (const std::string& arch : archs) {
     Bench b;
     b.arch = arch;
     b.dataset = examples::dataset_of(arch);
-    const std::string ckpt = flags.str(arch == "lenet5" ? "lenet" : "cifar");
+    const std::string ckpt = arch == "lenet5" ? lenet : cifar;
     if (!ckpt.empty()) {
       examples::FloatModel f = examples::load_float_model(ckpt);
       check(f.arch == arch, "bench_inference", ckpt, " holds a ", f.arch, ", not a ", arch);
@@ -162,10 +157,10 @@ int main(int argc, char** argv) try {
     // Test images when a data folder is given (calibration uses a spread of them too: this
     // measures speed, not accuracy), else random pixels of the same shape.
     const data::ImageShape shape = b.dataset == "mnist" ? data::ImageShape{1, 28, 28} : data::ImageShape{3, 32, 32};
-    data::Dataset images = flags.given("data")
-                               ? examples::load_dataset(b.dataset, flags.str("data") + "/" + b.dataset, data::Split::Test)
+    data::Dataset images = !data_folder.empty()
+                               ? examples::load_dataset(b.dataset, data_folder + "/" + b.dataset, data::Split::Test)
                                : random_images(shape, std::max(max_batch, calib), seed + 1);
-    b.images = flags.given("data") ? b.dataset + " test images" : "random pixels";
+    b.images = !data_folder.empty() ? b.dataset + " test images" : "random pixels";
     check(static_cast<int64_t>(images.size()) >= max_batch, "bench_inference", "only ", images.size(),
           " images for batch ", max_batch);
 
@@ -232,7 +227,7 @@ int main(int argc, char** argv) try {
     }
   }
 
-  const std::string path = flags.str("json");
+  const std::string& path = json_path;
   if (!path.empty()) {
     const auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);

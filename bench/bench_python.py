@@ -2,7 +2,7 @@
 """`make bench-python`: one LeNet-5 epoch on MNIST as a plain Python loop over qgrad.data's
 DataLoader vs the C++ mnist_cnn program's epoch, same recipe and same threads.
 
-Recipe (examples/common/mnist_training.cpp, task.cpp): full training set, batch 64, shuffled by
+Recipe (examples/mnist_cnn/main.cpp, examples/common/task.cpp): full training set, batch 64, shuffled by
 (seed 0, epoch 0), mean 0.1307 / std 0.3081, zoo model 'lenet5' seeded 0, SGD lr 0.02 momentum
 0.9, CosineAnnealing(t_max = 1 epoch) applied before the epoch. The C++ time is the epoch time
 mnist_cnn writes to --metrics-json (its training loop only, evaluation excluded); the Python

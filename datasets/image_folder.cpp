@@ -77,15 +77,22 @@ Dataset load_image_folder(const std::string& root, const ImageFolderOptions& opt
   std::vector<std::string> classes;
   std::vector<std::string> files;
   std::vector<int32_t> labels;
+  std::vector<std::string> empty_classes;
   for (const fs::path& class_dir : sorted_entries(root, true)) {
+    const size_t before = files.size();
     for (const fs::path& f : sorted_entries(class_dir, false)) {
       files.push_back(f.string());
       labels.push_back(static_cast<int32_t>(classes.size()));
     }
+    if (files.size() == before) empty_classes.push_back(class_dir.string());
     classes.push_back(class_dir.filename().string());
   }
   check(!files.empty(), "ImageFolder", root, ": no .png/.jpg/.jpeg images in any class subfolder (",
         classes.size(), " subfolders)");
+  // A class without images would still get a label and an output, which no sample ever trains
+  // or tests: almost always a mistake in the folder (a typo, an unfinished copy).
+  check(empty_classes.empty(), "ImageFolder", empty_classes.empty() ? "" : empty_classes.front(),
+        ": class folder without .png/.jpg/.jpeg images (", empty_classes.size(), " such folder(s) in ", root, ")");
 
   // The first image fixes whatever the options leave open.
   Decoded first = decode(files[0]);

@@ -1,94 +1,116 @@
 #include "examples/common/cli.h"
 
-#include <cstdio>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
-#include <iostream>
+#include <filesystem>
+#include <limits>
 
 #include "core/error.h"
+#include "core/threads.h"
 
 namespace qgrad::examples {
 
-Flags& Flags::add(const std::string& name, const std::string& default_value, const std::string& help) {
-  order_.push_back(name);
-  specs_[name] = Spec{default_value, help};
-  return *this;
+namespace fs = std::filesystem;
+
+CLI::Validator integer_in(int64_t lo, int64_t hi) {
+  const std::string range = cat("an integer from ", lo, " to ", hi);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        int64_t v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (text.empty() || ptr != end || ec == std::errc::invalid_argument) return cat("expects ", range, ", got '", text, "'");
+        if (ec == std::errc::result_out_of_range || v < lo || v > hi) return cat("expects ", range, ", got ", text);
+        return "";
+      },
+      cat("in [", lo, ", ", hi, "]"));
 }
 
-std::string Flags::usage() const {
-  std::string u = "usage: " + program_ + " [flags]\n";
-  for (const auto& name : order_) {
-    const Spec& s = specs_.at(name);
-    u += "  --" + name + " (default: " + (s.value.empty() ? "none" : s.value) + ")  " + s.help + "\n";
+CLI::Validator number_in(double lo, double hi, Open open) {
+  const std::string range = cat(open == Open::Low ? "(" : "[", lo, ", ", hi, open == Open::High ? ")" : "]");
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0') return cat("expects a number, got '", text, "'");
+        const bool inside = std::isfinite(v) && (open == Open::Low ? v > lo : v >= lo) &&
+                            (open == Open::High ? v < hi : v <= hi);
+        if (!inside) return cat("expects a finite number in ", range, ", got ", text);
+        return "";
+      },
+      cat("in ", range));
+}
+
+CLI::Validator existing_file() {
+  return CLI::Validator(
+      [](std::string& path) -> std::string {
+        std::error_code ec;
+        const auto status = fs::status(path, ec);
+        if (!fs::exists(status)) return cat("no such file: ", path);
+        if (fs::is_directory(status)) return cat(path, " is a directory, not a file");
+        return "";
+      },
+      "FILE");
+}
+
+CLI::Validator writable_file() {
+  return CLI::Validator(
+      [](std::string& path) -> std::string {
+        if (path.empty()) return "";  // "" means: do not write
+        std::error_code ec;
+        if (fs::is_directory(path, ec)) return cat(path, " is a directory, not a file");
+        const fs::path folder = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+        if (!fs::is_directory(folder, ec)) return cat("cannot write ", path, ": the folder ", folder.string(), " does not exist");
+        if (::access(folder.c_str(), W_OK) != 0) return cat("cannot write ", path, ": the folder ", folder.string(), " is not writable");
+        return "";
+      },
+      "FILE");
+}
+
+void add_runtime_flags(CLI::App& app, RuntimeFlags& flags) {
+  app.add_option("--threads", flags.threads, "threads for OpenMP and OpenBLAS (0: QGRAD_NUM_THREADS or all cores)")
+      ->check(integer_in(0, 1024));
+}
+
+int apply(const RuntimeFlags& flags) {
+  if (flags.threads > 0) set_num_threads(flags.threads);
+  return get_num_threads();
+}
+
+std::string data_dir(const std::string& data, const std::string& dataset) {
+  return data.empty() ? "data/" + dataset : data;
+}
+
+void add_training_flags(CLI::App& app, TrainingFlags& flags, const std::string& dataset) {
+  flags.data = "data/" + dataset;
+  app.add_option("--data", flags.data, "folder holding the data set's files");
+  app.add_option("--epochs", flags.epochs, "passes over the training set")->check(integer_in(1, 1'000'000));
+  app.add_option("--batch-size", flags.batch_size, "samples per step")->check(integer_in(1, 65'536));
+  app.add_option("--lr", flags.lr, "learning rate")->check(number_in(0, 1e6, Open::Low));
+  app.add_option("--seed", flags.seed, "seed for initialization, shuffling and augmentation")
+      ->check(integer_in(0, std::numeric_limits<int64_t>::max()));
+  app.add_option("--save", flags.save, "write the trained model to this checkpoint (.safetensors) after every epoch")
+      ->check(writable_file());
+  app.add_option("--metrics-json", flags.metrics_json, "write per-epoch metrics to this JSON file")->check(writable_file());
+  app.add_option("--limit-train", flags.limit_train, "use only N training samples, spread evenly over the set (0: all)")
+      ->check(integer_in(0, std::numeric_limits<int64_t>::max()));
+  app.add_option("--resume", flags.resume, "continue from this checkpoint (written by --save)")->check(existing_file());
+  add_runtime_flags(app, flags.runtime);
+}
+
+void parse(CLI::App& app, int argc, char** argv) {
+  // The bound variables hold the defaults until parsing: --help shows them.
+  for (CLI::Option* option : app.get_options()) option->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help
+    std::exit(app.exit(e));
+  } catch (const CLI::ParseError& e) {
+    fail("flags", e.what(), " (run with --help for the flags)");
   }
-  return u;
-}
-
-void Flags::parse(int argc, char** argv) {
-  program_ = argc > 0 ? argv[0] : "program";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << usage();
-      std::exit(0);
-    }
-    check(arg.rfind("--", 0) == 0, "flags", "unexpected argument '", arg, "'\n", usage());
-    std::string name = arg.substr(2), value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    } else {
-      check(i + 1 < argc, "flags", "--", name, " needs a value");
-      value = argv[++i];
-    }
-    auto it = specs_.find(name);
-    check(it != specs_.end(), "flags", "unknown flag --", name, "\n", usage());
-    it->second.value = value;
-    it->second.given = true;
-  }
-}
-
-const Flags::Spec& Flags::spec(const std::string& name) const {
-  auto it = specs_.find(name);
-  check(it != specs_.end(), "flags", "no flag --", name, " was declared");
-  return it->second;
-}
-
-std::string Flags::str(const std::string& name) const { return spec(name).value; }
-bool Flags::given(const std::string& name) const { return spec(name).given; }
-
-int64_t Flags::integer(const std::string& name) const {
-  const std::string& v = spec(name).value;
-  char* end = nullptr;
-  long long x = std::strtoll(v.c_str(), &end, 10);
-  check(!v.empty() && *end == '\0', "flags", "--", name, " expects an integer, got '", v, "'");
-  return x;
-}
-
-double Flags::real(const std::string& name) const {
-  const std::string& v = spec(name).value;
-  char* end = nullptr;
-  double x = std::strtod(v.c_str(), &end);
-  check(!v.empty() && *end == '\0', "flags", "--", name, " expects a number, got '", v, "'");
-  return x;
-}
-
-std::string data_dir(const Flags& flags, const std::string& dataset) {
-  return flags.given("data") ? flags.str("data") : "data/" + dataset;
-}
-
-Flags training_flags(const std::string& default_data, int64_t default_epochs, int64_t default_batch,
-                     double default_lr) {
-  Flags f;
-  f.add("data", default_data, "folder holding the data set's files")
-      .add("epochs", std::to_string(default_epochs), "passes over the training set")
-      .add("batch-size", std::to_string(default_batch), "samples per step")
-      .add("lr", std::to_string(default_lr), "learning rate")
-      .add("threads", "0", "threads for OpenMP and OpenBLAS (0: QGRAD_NUM_THREADS or all cores)")
-      .add("seed", "0", "seed for initialization, shuffling and augmentation")
-      .add("save", "", "write the trained model to this checkpoint (.safetensors)")
-      .add("metrics-json", "", "write per-epoch metrics to this JSON file")
-      .add("limit-train", "0", "use only N training samples, spread evenly over the set (0: all)");
-  return f;
 }
 
 }  // namespace qgrad::examples

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "core/ops/reduce.h"
 #include "quant/fakequant/fake_quantize_module.h"
 #include "datasets/data_loader.h"
+#include "examples/common/finite.h"
 #include "examples/common/models.h"
 #include "examples/common/task.h"
 #include "nn/checkpoint.h"
@@ -24,51 +26,57 @@ FloatModel load_float_model(const std::string& path) {
   auto it = ckpt.metadata.find("arch");
   check(it != ckpt.metadata.end(), "load_float_model", path,
         ": no 'arch' in the checkpoint's metadata; it was not written by a qgrad training program");
+  require_finite(ckpt.model, path);
   FloatModel f{it->second, dataset_of(it->second), make_model(it->second, 0)};
   f.model->load_state_dict(ckpt.model);
   return f;
 }
 
-void add_quantization_flags(Flags& flags, const std::string& default_observer) {
-  flags.add("model", "", "float checkpoint written by a training program (.safetensors)")
-      .add("data", "", "folder holding the data set's files (default: data/<dataset>)")
-      .add("bits", "8", "weight bit width (2..8)")
-      .add("act-bits", "0", "activation bit width (0: same as --bits)")
-      .add("scheme", "sym", "weights: sym (signed, zero point 0) or asym (unsigned, affine)")
-      .add("granularity", "channel", "weights: tensor or channel (per output channel)")
-      .add("weight-method", "linear", "weights: linear, kmeans (codebook) or pow2 (powers of two), "
-           "non-linear per tensor, on the layers at --bits")
-      .add("observer", default_observer, "activation observer: minmax, ema, percentile, mse")
-      .add("keep-ends", "1", "1: first and last quantized layer stay at 8 bits when bits < 8")
-      .add("calib-samples", "1000", "training images that calibrate activation ranges (0: all)")
-      .add("sampling", "uniform", "which calibration images: all, uniform (every k-th), random")
-      .add("seed", "0", "seed of random sampling and of data shuffling")
-      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)")
-      .add("metrics-json", "", "write the accuracies and file sizes here")
-      .add("save", "", "write the quantized model here (.safetensors)");
+void add_quantization_flags(CLI::App& app, QuantizationFlags& flags) {
+  app.add_option("--model", flags.model, "float checkpoint written by a training program (.safetensors)")
+      ->required()->check(existing_file());
+  app.add_option("--data", flags.data, "folder holding the data set's files (default: data/<dataset>)");
+  app.add_option("--bits", flags.bits, "weight bit width")->check(integer_in(2, 8));
+  app.add_option("--act-bits", flags.act_bits, "activation bit width, 2..8 (0: same as --bits)")
+      ->check(integer_in(0, 8));
+  app.add_option("--scheme", flags.scheme, "weights: sym (signed, zero point 0) or asym (unsigned, affine)")
+      ->check(CLI::IsMember({"sym", "asym"}));
+  app.add_option("--granularity", flags.granularity, "weights: tensor or channel (per output channel)")
+      ->check(CLI::IsMember({"tensor", "channel"}));
+  app.add_option("--weight-method", flags.weight_method,
+                 "weights: linear, kmeans (codebook) or pow2 (powers of two), non-linear per tensor, on the "
+                 "layers at --bits")
+      ->check(CLI::IsMember({"linear", "kmeans", "pow2"}));
+  app.add_option("--observer", flags.observer, "activation observer")
+      ->check(CLI::IsMember({"minmax", "ema", "percentile", "mse"}));
+  app.add_option("--keep-ends", flags.keep_ends, "1: first and last quantized layer stay at 8 bits when bits < 8")
+      ->check(integer_in(0, 1));
+  app.add_option("--calib-samples", flags.calib_samples, "training images that calibrate activation ranges (0: all)")
+      ->check(integer_in(0, std::numeric_limits<int64_t>::max()));
+  app.add_option("--sampling", flags.sampling, "which calibration images: all, uniform (every k-th), random")
+      ->check(CLI::IsMember({"all", "uniform", "random"}));
+  app.add_option("--seed", flags.seed, "seed of random sampling and of data shuffling")
+      ->check(integer_in(0, std::numeric_limits<int64_t>::max()));
+  app.add_option("--metrics-json", flags.metrics_json, "write the accuracies and file sizes here")
+      ->check(writable_file());
+  app.add_option("--save", flags.save, "write the quantized model here (.safetensors)")->check(writable_file());
+  add_runtime_flags(app, flags.runtime);
 }
 
-quant::QConfig qconfig_from_flags(const Flags& flags, const nn::Module& model) {
-  const std::string scheme = flags.str("scheme"), gran = flags.str("granularity");
-  check(scheme == "sym" || scheme == "asym", "flags", "--scheme must be sym or asym, got '", scheme, "'");
-  check(gran == "tensor" || gran == "channel", "flags", "--granularity must be tensor or channel, got '",
-        gran, "'");
-  const auto bits = static_cast<int>(flags.integer("bits"));
-  const auto act = static_cast<int>(flags.integer("act-bits"));
-  return quant::default_qconfig(model, {.weight_bits = bits,
-                                        .activation_bits = act > 0 ? act : bits,
-                                        .symmetric_weights = scheme == "sym",
-                                        .per_channel = gran == "channel",
-                                        .weight_method = quant::parse_weight_method(flags.str("weight-method")),
-                                        .observer = quant::parse_observer_kind(flags.str("observer")),
-                                        .keep_ends_8bit = flags.integer("keep-ends") != 0});
+quant::QConfig qconfig_from_flags(const QuantizationFlags& flags, const nn::Module& model) {
+  if (flags.act_bits > 0) quant::check_bits(flags.act_bits, "--act-bits");
+  return quant::default_qconfig(model, {.weight_bits = flags.bits,
+                                        .activation_bits = flags.act_bits > 0 ? flags.act_bits : flags.bits,
+                                        .symmetric_weights = flags.scheme == "sym",
+                                        .per_channel = flags.granularity == "channel",
+                                        .weight_method = quant::parse_weight_method(flags.weight_method),
+                                        .observer = quant::parse_observer_kind(flags.observer),
+                                        .keep_ends_8bit = flags.keep_ends != 0});
 }
 
-quant::Sampling sampling_from_flags(const Flags& flags) {
-  const auto kind = quant::parse_sampling_kind(flags.str("sampling"));
-  const int64_t n = flags.integer("calib-samples");
-  return {.kind = kind, .count = kind == quant::Sampling::Kind::All ? 0 : n,
-          .seed = static_cast<uint64_t>(flags.integer("seed"))};
+quant::Sampling sampling_from_flags(const QuantizationFlags& flags) {
+  const auto kind = quant::parse_sampling_kind(flags.sampling);
+  return {.kind = kind, .count = kind == quant::Sampling::Kind::All ? 0 : flags.calib_samples, .seed = flags.seed};
 }
 
 data::Dataset sample_subset(const data::Dataset& set, const quant::Sampling& sampling) {
@@ -138,13 +146,19 @@ quant::InputSpec input_spec(const data::Dataset& set) {
   return {.shape = set.shape(), .mean = set.normalization().mean, .std = set.normalization().std};
 }
 
-int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch) {
-  if (!flags.given("save")) return 0;
-  nn::Metadata meta{{"arch", arch}, {"float_model", flags.str("model")}};
-  for (const char* key : {"bits", "act-bits", "scheme", "granularity", "weight-method", "observer", "keep-ends"})
-    meta[std::string("qconfig.") + key] = flags.str(key);
-  quant::save_int_model(flags.str("save"), model, meta);
-  return file_bytes(flags.str("save"));
+int64_t save_quantized(const QuantizationFlags& flags, const quant::IntModel& model, const std::string& arch) {
+  if (flags.save.empty()) return 0;
+  const nn::Metadata meta{{"arch", arch},
+                          {"float_model", flags.model},
+                          {"qconfig.bits", std::to_string(flags.bits)},
+                          {"qconfig.act-bits", std::to_string(flags.act_bits)},
+                          {"qconfig.scheme", flags.scheme},
+                          {"qconfig.granularity", flags.granularity},
+                          {"qconfig.weight-method", flags.weight_method},
+                          {"qconfig.observer", flags.observer},
+                          {"qconfig.keep-ends", std::to_string(flags.keep_ends)}};
+  quant::save_int_model(flags.save, model, meta);
+  return file_bytes(flags.save);
 }
 
 int64_t file_bytes(const std::string& path) {

@@ -22,14 +22,27 @@ struct FloatModel {
   std::shared_ptr<nn::Sequential> model;
 };
 // The model a training program saved at path (its "arch" metadata names the architecture).
+// Refuses weights that hold a NaN or infinity (a diverged training run).
 FloatModel load_float_model(const std::string& path);
 
-// Declares the flags both programs take: --model --data --bits --act-bits --scheme
-// --granularity --weight-method --observer --keep-ends --calib-samples --sampling --seed --threads
-// --metrics-json --save.
-void add_quantization_flags(Flags& flags, const std::string& default_observer);
-quant::QConfig qconfig_from_flags(const Flags& flags, const nn::Module& model);
-quant::Sampling sampling_from_flags(const Flags& flags);
+// The flags both programs take (the defaults are set in the struct; ptq and qat differ in the
+// observer).
+struct QuantizationFlags {
+  std::string model{};  // the float checkpoint (required)
+  std::string data{};   // "": data/<dataset>
+  int bits = 8;
+  int act_bits = 0;  // 0: same as bits
+  std::string scheme = "sym", granularity = "channel", weight_method = "linear", observer = "minmax";
+  int keep_ends = 1;
+  int64_t calib_samples = 1000;
+  std::string sampling = "uniform";
+  uint64_t seed = 0;
+  std::string metrics_json{}, save{};
+  RuntimeFlags runtime{};
+};
+void add_quantization_flags(CLI::App& app, QuantizationFlags& flags);
+quant::QConfig qconfig_from_flags(const QuantizationFlags& flags, const nn::Module& model);
+quant::Sampling sampling_from_flags(const QuantizationFlags& flags);
 
 // The samples of set that sampling picks, as a data set of their own.
 data::Dataset sample_subset(const data::Dataset& set, const quant::Sampling& sampling);
@@ -57,8 +70,9 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
 quant::InputSpec input_spec(const data::Dataset& set);
 
 // Writes the integer model to --save (when given) with the arch, the float checkpoint it came
-// from ("float_model", the --model path) and the quantization flags in its metadata; returns the file's size in bytes (0 when not saved).
-int64_t save_quantized(const Flags& flags, const quant::IntModel& model, const std::string& arch);
+// from ("float_model", the --model path) and the quantization flags in its metadata; returns
+// the file's size in bytes (0 when not saved).
+int64_t save_quantized(const QuantizationFlags& flags, const quant::IntModel& model, const std::string& arch);
 
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
 // Bytes of float_model's parameters and buffers saved alone as safetensors (written to a

@@ -7,9 +7,10 @@
 #include "core/autograd.h"
 #include "core/ops/loss.h"
 #include "core/ops/reduce.h"
-#include "core/threads.h"
 #include "datasets/cifar10.h"
 #include "datasets/mnist.h"
+#include "examples/common/finite.h"
+#include "nn/checkpoint.h"
 
 namespace qgrad::examples {
 
@@ -84,6 +85,7 @@ Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t n
     seen += n;
   }
   model.train(was_training);
+  check(seen > 0, "evaluate", "the test set is empty: there are no images to evaluate on");
   ev.images = seen;
   ev.accuracy = seen ? static_cast<double>(correct) / seen : 0;
   ev.loss = seen ? loss_sum / seen : 0;
@@ -105,6 +107,7 @@ TrainingLog::TrainingLog(const std::string& program, const std::string& arch, nl
 }
 
 void TrainingLog::epoch(int64_t epoch, const RunningStats& train, const Evaluation& test, double seconds) {
+  check(train.seen > 0, "training", "the training set is empty: epoch ", epoch, " had no samples to train on");
   const double rate = seconds > 0 ? train.seen / seconds : 0;
   std::printf("epoch %lld: loss %.4f  train acc %.2f%%  test acc %.2f%%  %.1fs  %.0f samples/s\n",
               static_cast<long long>(epoch), train.loss(), 100.0 * train.accuracy(), 100.0 * test.accuracy,
@@ -118,6 +121,7 @@ void TrainingLog::epoch(int64_t epoch, const RunningStats& train, const Evaluati
 }
 
 void TrainingLog::finish(const std::string& path, const std::string& saved_to) {
+  check(epochs_ > 0, "training", "no epoch was trained");
   json_["test_accuracy"] = last_test_accuracy_;
   write_json(path, json_);
   std::printf("final: %s test accuracy %.2f%% after %lld epoch(s)%s%s\n", arch_.c_str(),
@@ -125,9 +129,18 @@ void TrainingLog::finish(const std::string& path, const std::string& saved_to) {
               saved_to.empty() ? "" : ", saved to ", saved_to.c_str());
 }
 
-int apply_threads(int64_t threads) {
-  if (threads > 0) set_num_threads(static_cast<int>(threads));
-  return get_num_threads();
+int64_t resume(const std::string& path, nn::Module& model, optim::Optimizer& opt, int64_t epochs) {
+  if (path.empty()) return 0;
+  const int64_t done = nn::load_checkpoint(path, model, &opt).training.epoch;
+  check(done < epochs, "resume", path, " was saved after epoch ", done, " and --epochs is ", epochs,
+        ": nothing to train (raise --epochs to train further; `evaluate --model ", path, "` scores it)");
+  return done;
+}
+
+void save_training_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& opt,
+                              int64_t epoch, const std::string& arch) {
+  require_finite(model.state_dict(), cat("the model after epoch ", epoch, " (not saved to ", path, ")"));
+  nn::save_checkpoint(path, model, &opt, {.epoch = epoch}, {{"arch", arch}});
 }
 
 void write_json(const std::string& path, const nlohmann::json& json) {

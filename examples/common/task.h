@@ -11,6 +11,7 @@
 #include "datasets/data_loader.h"
 #include "datasets/dataset.h"
 #include "nn/module.h"
+#include "nn/optim/optimizer.h"
 
 namespace qgrad::examples {
 
@@ -51,6 +52,7 @@ struct Evaluation {
 };
 
 // Runs model in eval mode without a graph over the whole loader; restores the mode after.
+// An empty loader is an error (an accuracy of 0% over no images would look like a result).
 Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t num_classes);
 
 // Running mean loss and accuracy over an epoch's batches.
@@ -66,8 +68,10 @@ struct RunningStats {
 class TrainingLog {
  public:
   TrainingLog(const std::string& program, const std::string& arch, nlohmann::json settings);
+  // Fails when the epoch saw no training samples (an empty training set).
   void epoch(int64_t epoch, const RunningStats& train, const Evaluation& test, double seconds);
-  // Prints the summary line and writes the JSON to path (atomically; nothing when empty).
+  // Prints the summary line (with ", saved to <saved_to>" unless it is empty) and writes the
+  // JSON to path (atomically; nothing when path is empty). Fails when no epoch was logged.
   void finish(const std::string& path, const std::string& saved_to);
 
  private:
@@ -77,8 +81,16 @@ class TrainingLog {
   int64_t epochs_ = 0;
 };
 
-// Sets the thread count from --threads (0 keeps QGRAD_NUM_THREADS / all cores); returns it.
-int apply_threads(int64_t threads);
+// --resume: loads the checkpoint at path into model and opt and returns the number of epochs it
+// was trained for (0, doing nothing, when path is empty). Fails when that is already `epochs`
+// or more: there would be nothing to train.
+int64_t resume(const std::string& path, nn::Module& model, optim::Optimizer& opt, int64_t epochs);
+
+// --save after epoch (1-based): the weights, the optimizer state, the epoch and the
+// architecture ("arch", which evaluate and the quantization programs rebuild the model from).
+// Refuses weights holding a NaN or infinity, so a diverged run never replaces a good file.
+void save_training_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& opt,
+                              int64_t epoch, const std::string& arch);
 
 // Writes json to path atomically (no-op when path is empty).
 void write_json(const std::string& path, const nlohmann::json& json);

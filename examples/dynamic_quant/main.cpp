@@ -6,6 +6,7 @@
 //   build/examples/dynamic_quant --model mlp.safetensors --data data/mnist --threads 2
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <exception>
 #include <vector>
 
@@ -61,25 +62,30 @@ int64_t stored_bytes(const nn::Module& model) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  examples::Flags flags;
-  flags.add("model", "", "float checkpoint written by a training program (.safetensors)")
-      .add("data", "", "folder holding the data set's files (default: data/<dataset>)")
-      .add("limit-test", "0", "use this many test images, evenly spaced (0: all)")
-      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)")
-      .add("metrics-json", "", "write the accuracies, weight bytes and speeds here");
-  flags.parse(argc, argv);
-  check(flags.given("model"), "dynamic_quant", "--model FILE is required");
-  const int threads = examples::apply_threads(flags.integer("threads"));
+  CLI::App app{"dynamic_quant: dynamic quantization of a float model's Linear layers, accuracy and speed"};
+  std::string model_path, data_folder, metrics_json;
+  int64_t limit_test = 0;
+  examples::RuntimeFlags runtime;
+  app.add_option("--model", model_path, "float checkpoint written by a training program (.safetensors)")
+      ->required()->check(examples::existing_file());
+  app.add_option("--data", data_folder, "folder holding the data set's files (default: data/<dataset>)");
+  app.add_option("--limit-test", limit_test, "use this many test images, evenly spaced (0: all)")
+      ->check(examples::integer_in(0, std::numeric_limits<int64_t>::max()));
+  app.add_option("--metrics-json", metrics_json, "write the accuracies, weight bytes and speeds here")
+      ->check(examples::writable_file());
+  examples::add_runtime_flags(app, runtime);
+  examples::parse(app, argc, argv);
+  const int threads = examples::apply(runtime);
 
-  examples::FloatModel f = examples::load_float_model(flags.str("model"));
-  const std::string dir = examples::data_dir(flags, f.dataset);
+  examples::FloatModel f = examples::load_float_model(model_path);
+  const std::string dir = examples::data_dir(data_folder, f.dataset);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
-  if (flags.integer("limit-test") > 0) test_set = test_set.evenly_spaced(static_cast<size_t>(flags.integer("limit-test")));
+  if (limit_test > 0) test_set = test_set.evenly_spaced(static_cast<size_t>(limit_test));
 
   auto dq = quant::quantize_dynamic(*f.model);
   int64_t replaced = 0;
   for (const auto& [name, m] : dq->named_modules()) replaced += dynamic_cast<quant::DynamicQuantLinear*>(m.get()) != nullptr;
-  check(replaced > 0, "dynamic_quant", flags.str("model"), " (", f.arch, ") has no Linear layer to quantize");
+  check(replaced > 0, "dynamic_quant", model_path, " (", f.arch, ") has no Linear layer to quantize");
 
   const int64_t float_bytes = stored_bytes(*f.model), dq_bytes = stored_bytes(*dq);
   std::printf("%s, %d thread(s): %lld Linear layer(s) quantized dynamically (int8 weights per channel, "
@@ -103,8 +109,8 @@ int main(int argc, char** argv) try {
     }
   }
   std::printf("(accuracy depends on the batch: each batch is quantized with its own range)\n");
-  examples::write_json(flags.str("metrics-json"),
-                       {{"program", "dynamic_quant"}, {"model", flags.str("model")}, {"arch", f.arch},
+  examples::write_json(metrics_json,
+                       {{"program", "dynamic_quant"}, {"model", model_path}, {"arch", f.arch},
                         {"threads", threads}, {"test_images", test_set.size()},
                         {"linear_layers_quantized", replaced}, {"float_weight_bytes", float_bytes},
                         {"dynamic_weight_bytes", dq_bytes}, {"runs", runs}});

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "examples/common/cli.h"
+#include "examples/common/finite.h"
 #include "examples/common/models.h"
 #include "examples/common/task.h"
 #include "nn/nn.h"
@@ -16,18 +17,21 @@
 using namespace qgrad;
 
 int main(int argc, char** argv) try {
-  examples::Flags flags;
-  flags.add("model", "", "checkpoint to evaluate (.safetensors)")
-      .add("data", "", "folder holding the data set's files (default: data/<dataset>)")
-      .add("batch-size", "500", "images per forward pass")
-      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)")
-      .add("metrics-json", "", "write accuracy, per-class accuracy and the confusion matrix here");
-  flags.parse(argc, argv);
-  check(flags.given("model"), "evaluate", "--model FILE is required");
-  examples::apply_threads(flags.integer("threads"));
+  CLI::App app{"evaluate: test accuracy, per-class accuracy and confusion matrix of a saved model"};
+  std::string path, data_folder, metrics_json;
+  int64_t batch_size = 500;
+  examples::RuntimeFlags runtime;
+  app.add_option("--model", path, "checkpoint to evaluate (.safetensors): a training program's or ptq/qat --save's")
+      ->required()->check(examples::existing_file());
+  app.add_option("--data", data_folder, "folder holding the data set's files (default: data/<dataset>)");
+  app.add_option("--batch-size", batch_size, "images per forward pass")->check(examples::integer_in(1, 65'536));
+  app.add_option("--metrics-json", metrics_json, "write accuracy, per-class accuracy and the confusion matrix here")
+      ->check(examples::writable_file());
+  examples::add_runtime_flags(app, runtime);
+  examples::parse(app, argc, argv);
+  examples::apply(runtime);
 
   // A float checkpoint or an integer model (ptq/qat --save): the metadata says which.
-  const std::string path = flags.str("model");
   const nn::SafeTensors file = nn::load_safetensors(path);
   auto arch_it = file.metadata.find("arch");
   check(arch_it != file.metadata.end(), "evaluate", path,
@@ -43,15 +47,16 @@ int main(int argc, char** argv) try {
     what = "integer model";
   } else {
     const nn::Checkpoint ckpt = nn::read_checkpoint(path);
+    examples::require_finite(ckpt.model, path);  // a diverged run's weights score nothing real
     auto float_model = examples::make_model(arch, 0);
     float_model->load_state_dict(ckpt.model);
     model = float_model;
     what = "epoch " + std::to_string(ckpt.training.epoch);
   }
 
-  const std::string dir = examples::data_dir(flags, dataset);
+  const std::string dir = examples::data_dir(data_folder, dataset);
   data::Dataset test_set = examples::load_dataset(dataset, dir, data::Split::Test);
-  data::DataLoaderOptions options = examples::loader_options(test_set, flags.integer("batch-size"));
+  data::DataLoaderOptions options = examples::loader_options(test_set, batch_size);
   if (spec) {
     check(spec->shape == test_set.shape(), "evaluate", path, " expects ", data::shape_str(spec->shape),
           " images, but the ", dataset, " test images in ", dir, " are ", data::shape_str(test_set.shape()));
@@ -77,8 +82,8 @@ int main(int argc, char** argv) try {
     for (int64_t v : ev.confusion[t]) std::printf(" %5lld", static_cast<long long>(v));
     std::printf("\n");
   }
-  examples::write_json(flags.str("metrics-json"),
-                       {{"program", "evaluate"}, {"model", flags.str("model")}, {"arch", arch},
+  examples::write_json(metrics_json,
+                       {{"program", "evaluate"}, {"model", path}, {"arch", arch},
                         {"test_accuracy", ev.accuracy}, {"test_loss", ev.loss}, {"per_class_accuracy", per_class},
                         {"confusion", ev.confusion}, {"classes", names}});
   return 0;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <limits>
 
 #include "core/autograd.h"
 #include "examples/common/cli.h"
@@ -66,21 +67,27 @@ std::vector<std::vector<float>> activations(nn::Sequential& prepared, const data
 }  // namespace
 
 int main(int argc, char** argv) try {
-  examples::Flags flags;
-  flags.add("model", "", "integer model written by ptq/qat --save (.safetensors)")
-      .add("float", "", "the float checkpoint it came from (default: the file's 'float_model', if it exists)")
-      .add("data", "", "folder with the data set: histogram activations of --calib-samples training images")
-      .add("calib-samples", "1000", "training images (uniformly sampled) run through the float model")
-      .add("bins", "64", "histogram bins")
-      .add("histograms-json", "", "write weight and activation histograms with their clip ranges here")
-      .add("metrics-json", "", "write the per-layer table here")
-      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)");
-  flags.parse(argc, argv);
-  check(flags.given("model"), "inspect", "--model FILE is required");
-  examples::apply_threads(flags.integer("threads"));
-  const auto bins = static_cast<int>(flags.integer("bins"));
+  CLI::App app{"inspect: what a saved integer model holds, layer by layer, with weight and activation histograms"};
+  std::string path, float_path, data_folder, histograms_json, metrics_json;
+  int64_t calib_samples = 1000;
+  int bins = 64;
+  examples::RuntimeFlags runtime;
+  app.add_option("--model", path, "integer model written by ptq/qat --save (.safetensors)")
+      ->required()->check(examples::existing_file());
+  app.add_option("--float", float_path, "the float checkpoint it came from (default: the file's 'float_model', if it exists)")
+      ->check(examples::existing_file());
+  app.add_option("--data", data_folder, "folder with the data set: histogram activations of --calib-samples training images");
+  app.add_option("--calib-samples", calib_samples, "training images (uniformly sampled) run through the float model")
+      ->check(examples::integer_in(1, std::numeric_limits<int64_t>::max()));
+  // Every histogram is a vector of this many counts per layer, kept in memory and in the JSON.
+  app.add_option("--bins", bins, "histogram bins")->check(examples::integer_in(1, 100'000));
+  app.add_option("--histograms-json", histograms_json, "write weight and activation histograms with their clip ranges here")
+      ->check(examples::writable_file());
+  app.add_option("--metrics-json", metrics_json, "write the per-layer table here")->check(examples::writable_file());
+  examples::add_runtime_flags(app, runtime);
+  examples::parse(app, argc, argv);
+  examples::apply(runtime);
 
-  const std::string path = flags.str("model");
   const nn::SafeTensors file = nn::load_safetensors(path);
   check(quant::is_int_model(file.metadata), "inspect", path,
         ": not an integer model (no 'qgrad.format' = ", quant::kIntModelFormat,
@@ -93,7 +100,6 @@ int main(int argc, char** argv) try {
   };
   const std::string arch = meta("arch");
 
-  std::string float_path = flags.str("float");
   if (float_path.empty() && !meta("float_model").empty()) {
     float_path = meta("float_model");
     if (!std::filesystem::exists(float_path)) {
@@ -181,12 +187,12 @@ int main(int argc, char** argv) try {
   std::vector<json> act_hists(rows.size());
   json input_hist;
   int64_t images = 0;
-  if (flags.given("data")) {
+  if (!data_folder.empty()) {
     check(prepared != nullptr, "inspect", "--data needs the float model (--float, or the file's 'float_model')");
     const std::string dataset = examples::dataset_of(arch);
-    data::Dataset train = examples::load_dataset(dataset, flags.str("data"), data::Split::Train);
+    data::Dataset train = examples::load_dataset(dataset, data_folder, data::Split::Train);
     data::Dataset subset = examples::sample_subset(
-        train, {.kind = quant::Sampling::Kind::Uniform, .count = flags.integer("calib-samples")});
+        train, {.kind = quant::Sampling::Kind::Uniform, .count = calib_samples});
     images = static_cast<int64_t>(subset.size());
     data::DataLoader loader(subset, examples::loader_options(train, 250));
     const auto seen = activations(*prepared, loader);
@@ -214,7 +220,7 @@ int main(int argc, char** argv) try {
     }
   }
 
-  if (flags.given("histograms-json")) {
+  if (!histograms_json.empty()) {
     for (const auto& r : rows) {
       json l = {{"index", r.index}, {"kind", r.kind}, {"description", r.description}};
       if (!weight_hists[r.index].is_null()) l["weight"] = weight_hists[r.index];
@@ -223,9 +229,9 @@ int main(int argc, char** argv) try {
     }
     json h = {{"model", path}, {"float_model", float_path}, {"bins", bins}, {"images", images}, {"layers", hist_layers}};
     if (!input_hist.is_null()) h["input_activation"] = input_hist;
-    examples::write_json(flags.str("histograms-json"), h);
+    examples::write_json(histograms_json, h);
   }
-  examples::write_json(flags.str("metrics-json"),
+  examples::write_json(metrics_json,
                        {{"program", "inspect"}, {"model", path}, {"arch", arch}, {"float_model", float_path},
                         {"kernel", quant::qgemm_kernel().name}, {"file_bytes", examples::file_bytes(path)},
                         {"layers", table}});

@@ -17,14 +17,15 @@
 using namespace qgrad;
 
 int main(int argc, char** argv) try {
-  examples::Flags flags;
-  examples::add_quantization_flags(flags, "minmax");
-  flags.parse(argc, argv);
-  check(flags.given("model"), "ptq", "--model FILE is required");
-  const int threads = examples::apply_threads(flags.integer("threads"));
+  CLI::App app{"ptq: post-training quantization of a float checkpoint (calibrate, fake-quantize, convert to an "
+               "integer model)"};
+  examples::QuantizationFlags flags{.observer = "minmax"};
+  examples::add_quantization_flags(app, flags);
+  examples::parse(app, argc, argv);
+  const int threads = examples::apply(flags.runtime);
 
-  examples::FloatModel f = examples::load_float_model(flags.str("model"));
-  const std::string dir = examples::data_dir(flags, f.dataset);
+  examples::FloatModel f = examples::load_float_model(flags.model);
+  const std::string dir = examples::data_dir(flags.data, f.dataset);
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
   data::DataLoader test_loader(test_set, examples::loader_options(test_set, 500));
@@ -43,26 +44,26 @@ int main(int argc, char** argv) try {
   const examples::Evaluation iev = examples::evaluate(*int_model, test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*qmodel, *int_model, test_loader);
   std::printf("%s, %d thread(s): calibrated on %lld %s images (%s sampling)\n", f.arch.c_str(), threads,
-              static_cast<long long>(used), train_set.name().c_str(), flags.str("sampling").c_str());
+              static_cast<long long>(used), train_set.name().c_str(), flags.sampling.c_str());
   std::printf("float test accuracy       %.2f%%\n", 100.0 * fev.accuracy);
   std::printf("fake-quant test accuracy  %.2f%%  (w%lld %s %s per-%s, observer %s)\n", 100.0 * qev.accuracy,
-              static_cast<long long>(flags.integer("bits")), flags.str("weight-method").c_str(),
-              flags.str("scheme").c_str(), flags.str("granularity").c_str(), flags.str("observer").c_str());
+              static_cast<long long>(flags.bits), flags.weight_method.c_str(), flags.scheme.c_str(),
+              flags.granularity.c_str(), flags.observer.c_str());
   std::printf("integer model accuracy    %.2f%%  (%s)\n", 100.0 * iev.accuracy, int_model->options_str().c_str());
   std::printf("integer vs fake-quant: same prediction on %.2f%% of %lld test images, max |logit diff| %.5f "
               "(output step %.5f)\n", 100.0 * agree.prediction_match, static_cast<long long>(agree.images),
               agree.max_logit_diff, int_model->output_qparams.scale[0]);
 
   const int64_t saved_bytes = examples::save_quantized(flags, *int_model, f.arch);
-  if (saved_bytes) std::printf("integer model saved to %s (%lld bytes)\n", flags.str("save").c_str(), static_cast<long long>(saved_bytes));
-  nlohmann::json metrics = {{"program", "ptq"}, {"model", flags.str("model")}, {"arch", f.arch},
-                            {"bits", flags.integer("bits")}, {"act_bits", flags.integer("act-bits")},
-                            {"scheme", flags.str("scheme")}, {"granularity", flags.str("granularity")},
-                            {"weight_method", flags.str("weight-method")},
-                            {"observer", flags.str("observer")}, {"sampling", flags.str("sampling")},
+  if (saved_bytes) std::printf("integer model saved to %s (%lld bytes)\n", flags.save.c_str(), static_cast<long long>(saved_bytes));
+  nlohmann::json metrics = {{"program", "ptq"}, {"model", flags.model}, {"arch", f.arch},
+                            {"bits", flags.bits}, {"act_bits", flags.act_bits},
+                            {"scheme", flags.scheme}, {"granularity", flags.granularity},
+                            {"weight_method", flags.weight_method},
+                            {"observer", flags.observer}, {"sampling", flags.sampling},
                             {"calib_samples", used}, {"threads", threads}};
-  metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, *f.model, flags.str("model"), saved_bytes));
-  examples::write_json(flags.str("metrics-json"), metrics);
+  metrics.update(examples::quantized_results(fev, qev, iev, agree, *int_model, *f.model, flags.model, saved_bytes));
+  examples::write_json(flags.metrics_json, metrics);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "ptq: %s\n", e.what());

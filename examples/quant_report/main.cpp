@@ -40,14 +40,6 @@ json read_metrics(const std::string& path) {
   return j;
 }
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string part; std::getline(ss, part, ',');)
-    if (!part.empty()) out.push_back(part);
-  return out;
-}
-
 struct Row {
   std::string name;
   double accuracy, bytes, images_per_second;
@@ -63,13 +55,14 @@ std::string ratio(double value, double base) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  examples::Flags flags;
-  flags.add("runs", "", "comma-separated --metrics-json files of ptq / qat runs (the first gives the float row)")
-      .add("markdown", "", "also write the table to this file")
-      .add("metrics-json", "", "write the rows as JSON");
-  flags.parse(argc, argv);
-  const std::vector<std::string> paths = split_commas(flags.str("runs"));
-  check(!paths.empty(), "quant_report", "--runs FILE[,FILE...] is required");
+  CLI::App app{"quant_report: one table of float and quantized accuracy, size and speed from ptq / qat runs"};
+  std::vector<std::string> paths;
+  std::string markdown, metrics_json;
+  app.add_option("--runs", paths, "comma-separated --metrics-json files of ptq / qat runs (the first gives the float row)")
+      ->required()->delimiter(',')->check(examples::existing_file());
+  app.add_option("--markdown", markdown, "also write the table to this file")->check(examples::writable_file());
+  app.add_option("--metrics-json", metrics_json, "write the rows as JSON")->check(examples::writable_file());
+  examples::parse(app, argc, argv);
 
   std::vector<Row> rows;
   for (size_t i = 0; i < paths.size(); ++i) {
@@ -105,8 +98,8 @@ int main(int argc, char** argv) try {
   table << "\nbytes: files in the same safetensors container; float32 = the float model saved alone (its "
            "training checkpoint also holds the optimizer state), integer models = the saved file.\n";
   std::fputs(table.str().c_str(), stdout);
-  if (flags.given("markdown")) write_file_atomically(flags.str("markdown"), table.str());
-  examples::write_json(flags.str("metrics-json"), out);
+  if (!markdown.empty()) write_file_atomically(markdown, table.str());
+  examples::write_json(metrics_json, out);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "quant_report: %s\n", e.what());

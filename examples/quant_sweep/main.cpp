@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -51,15 +52,6 @@ struct Row {
   double int_accuracy = NAN;  // NaN: no integer model (asymmetric weights)
   int64_t file_bytes = 0;     // 0: none
 };
-
-std::vector<std::string> split_list(const std::string& s, const char* flag) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  check(!out.empty(), "quant_sweep", "--", flag, " is an empty list");
-  return out;
-}
 
 int64_t packed_bytes(int bits, int64_t count) { return (bits * count + 7) / 8; }
 
@@ -132,47 +124,57 @@ std::string markdown(const std::vector<Row>& rows, const std::string& header) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  examples::Flags flags;
-  flags.add("model", "", "float checkpoint written by a training program (.safetensors)")
-      .add("data", "", "folder holding the data set's files (default: data/<dataset>)")
-      .add("bits", "8,4,2", "weight bit widths to sweep (2..8), comma-separated")
-      .add("act-bits", "8", "activation bit width (0: the row's weight bit width)")
-      .add("schemes", "asym,sym", "weight schemes to sweep: asym, sym")
-      .add("granularities", "tensor,channel", "weight granularities to sweep: tensor, channel")
-      .add("observers", "minmax,ema,percentile,mse", "activation observers to sweep")
-      .add("keep-ends", "1", "1: first and last quantized layer stay at 8 bits when bits < 8")
-      .add("calib-samples", "1000", "training images that calibrate activation ranges (0: all)")
-      .add("sampling", "uniform", "which calibration images: all, uniform (every k-th), random")
-      .add("seed", "0", "seed of random sampling")
-      .add("limit-test", "0", "evaluate on this many test images, evenly spaced (0: all)")
-      .add("threads", "0", "threads for OpenMP (0: QGRAD_NUM_THREADS or all cores)")
-      .add("markdown", "", "write the table here (.md)")
-      .add("metrics-json", "", "write the rows here, as a JSON list of objects");
-  flags.parse(argc, argv);
-  check(flags.given("model"), "quant_sweep", "--model FILE is required");
-  const int threads = examples::apply_threads(flags.integer("threads"));
+  CLI::App app{"quant_sweep: PTQ over bit widths, weight schemes, granularities and observers, one row each"};
+  std::string model_path, data_folder, sampling_name = "uniform", markdown_path, metrics_json;
+  std::vector<int> bit_widths{8, 4, 2};
+  std::vector<std::string> schemes{"asym", "sym"}, grans{"tensor", "channel"},
+      observers{"minmax", "ema", "percentile", "mse"};
+  int act_bits = 8, keep_ends = 1;
+  int64_t calib_samples = 1000, limit_test = 0;
+  uint64_t seed = 0;
+  examples::RuntimeFlags runtime;
+  const int64_t kMaxCount = std::numeric_limits<int64_t>::max();
+  app.add_option("--model", model_path, "float checkpoint written by a training program (.safetensors)")
+      ->required()->check(examples::existing_file());
+  app.add_option("--data", data_folder, "folder holding the data set's files (default: data/<dataset>)");
+  app.add_option("--bits", bit_widths, "weight bit widths to sweep, comma-separated")
+      ->delimiter(',')->check(examples::integer_in(2, 8));
+  app.add_option("--act-bits", act_bits, "activation bit width, 2..8 (0: the row's weight bit width)")
+      ->check(examples::integer_in(0, 8));
+  app.add_option("--schemes", schemes, "weight schemes to sweep: asym, sym")
+      ->delimiter(',')->check(CLI::IsMember({"sym", "asym"}));
+  app.add_option("--granularities", grans, "weight granularities to sweep: tensor, channel")
+      ->delimiter(',')->check(CLI::IsMember({"tensor", "channel"}));
+  app.add_option("--observers", observers, "activation observers to sweep")
+      ->delimiter(',')->check(CLI::IsMember({"minmax", "ema", "percentile", "mse"}));
+  app.add_option("--keep-ends", keep_ends, "1: first and last quantized layer stay at 8 bits when bits < 8")
+      ->check(examples::integer_in(0, 1));
+  app.add_option("--calib-samples", calib_samples, "training images that calibrate activation ranges (0: all)")
+      ->check(examples::integer_in(0, kMaxCount));
+  app.add_option("--sampling", sampling_name, "which calibration images: all, uniform (every k-th), random")
+      ->check(CLI::IsMember({"all", "uniform", "random"}));
+  app.add_option("--seed", seed, "seed of random sampling")->check(examples::integer_in(0, kMaxCount));
+  app.add_option("--limit-test", limit_test, "evaluate on this many test images, evenly spaced (0: all)")
+      ->check(examples::integer_in(0, kMaxCount));
+  app.add_option("--markdown", markdown_path, "write the table here (.md)")->check(examples::writable_file());
+  app.add_option("--metrics-json", metrics_json, "write the rows here, as a JSON list of objects")
+      ->check(examples::writable_file());
+  examples::add_runtime_flags(app, runtime);
+  examples::parse(app, argc, argv);
+  if (act_bits > 0) quant::check_bits(act_bits, "quant_sweep --act-bits");
+  const int threads = examples::apply(runtime);
 
-  examples::FloatModel f = examples::load_float_model(flags.str("model"));
-  const std::string dir = examples::data_dir(flags, f.dataset);
+  examples::FloatModel f = examples::load_float_model(model_path);
+  const std::string dir = examples::data_dir(data_folder, f.dataset);
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
-  if (flags.integer("limit-test") > 0) test_set = test_set.evenly_spaced(static_cast<size_t>(flags.integer("limit-test")));
+  if (limit_test > 0) test_set = test_set.evenly_spaced(static_cast<size_t>(limit_test));
   data::DataLoader test_loader(test_set, examples::loader_options(test_set, 500));
   const auto classes = static_cast<int64_t>(test_set.classes().size());
-  const quant::Sampling sampling = examples::sampling_from_flags(flags);
-
-  std::vector<int> bit_widths;
-  for (const auto& b : split_list(flags.str("bits"), "bits")) {
-    bit_widths.push_back(std::stoi(b));
-    quant::check_bits(bit_widths.back(), "quant_sweep --bits");
-  }
-  const auto schemes = split_list(flags.str("schemes"), "schemes");
-  const auto grans = split_list(flags.str("granularities"), "granularities");
-  const auto observers = split_list(flags.str("observers"), "observers");
-  for (const auto& s : schemes) check(s == "sym" || s == "asym", "quant_sweep", "--schemes: unknown scheme '", s, "'");
-  for (const auto& g : grans)
-    check(g == "tensor" || g == "channel", "quant_sweep", "--granularities: unknown granularity '", g, "'");
-  for (const auto& o : observers) quant::parse_observer_kind(o);
+  const auto sampling_kind = quant::parse_sampling_kind(sampling_name);
+  const quant::Sampling sampling{.kind = sampling_kind,
+                                 .count = sampling_kind == quant::Sampling::Kind::All ? 0 : calib_samples,
+                                 .seed = seed};
 
   const auto start = std::chrono::steady_clock::now();
   std::vector<Row> rows;
@@ -183,12 +185,11 @@ int main(int argc, char** argv) try {
   // One PTQ run: prepare with the config, calibrate, freeze, then the method's weights.
   auto run = [&](quant::WeightMethod method, int bits, const std::string& scheme, const std::string& gran,
                  const std::string& observer) {
-    const auto act = static_cast<int>(flags.integer("act-bits"));
     const bool linear = method == quant::WeightMethod::Linear;
     const quant::QConfig config = quant::default_qconfig(
-        *f.model, {.weight_bits = bits, .activation_bits = act > 0 ? act : bits, .symmetric_weights = scheme == "sym",
+        *f.model, {.weight_bits = bits, .activation_bits = act_bits > 0 ? act_bits : bits, .symmetric_weights = scheme == "sym",
                    .per_channel = gran == "channel", .weight_method = method,
-                   .observer = quant::parse_observer_kind(observer), .keep_ends_8bit = flags.integer("keep-ends") != 0});
+                   .observer = quant::parse_observer_kind(observer), .keep_ends_8bit = keep_ends != 0});
     auto qmodel = quant::prepare(*f.model, config);
     calibrated = examples::calibrate(*qmodel, train_set, sampling);
     quant::set_observe(*qmodel, false);
@@ -227,27 +228,26 @@ int main(int argc, char** argv) try {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%zu rows in %.1f s\n", rows.size(), seconds);
 
-  const auto act = flags.integer("act-bits");
   const std::string header =
-      cat("quant_sweep on ", flags.str("model"), " (", f.arch, "): ", test_set.size(), " test images, activations ",
-          act > 0 ? cat(act, "-bit") : std::string("at the weight bit width"), ", calibrated on ", calibrated, " ",
-          flags.str("sampling"), "-sampled training images; first and last layer at 8 bits below 8 bits: ",
-          flags.integer("keep-ends") != 0 ? "yes" : "no", ". Model bytes are computed (packed weight bits + "
+      cat("quant_sweep on ", model_path, " (", f.arch, "): ", test_set.size(), " test images, activations ",
+          act_bits > 0 ? cat(act_bits, "-bit") : std::string("at the weight bit width"), ", calibrated on ", calibrated, " ",
+          sampling_name, "-sampled training images; first and last layer at 8 bits below 8 bits: ",
+          keep_ends != 0 ? "yes" : "no", ". Model bytes are computed (packed weight bits + "
           "scales/zero points/codebook + 32-bit biases); integer file bytes are measured by saving the integer model.");
-  if (flags.given("markdown")) {
-    std::ofstream md(flags.str("markdown"));
-    check(md.good(), "quant_sweep", "cannot write ", flags.str("markdown"));
+  if (!markdown_path.empty()) {
+    std::ofstream md(markdown_path);
+    check(md.good(), "quant_sweep", "cannot write ", markdown_path);
     md << markdown(rows, header);
   }
   nlohmann::json list = nlohmann::json::array();
   for (const Row& r : rows)
     list.push_back({{"method", r.method}, {"bits", r.bits}, {"scheme", r.scheme}, {"granularity", r.granularity},
-                    {"observer", r.observer}, {"act_bits", r.method == "float" ? 32 : (act > 0 ? act : r.bits)},
+                    {"observer", r.observer}, {"act_bits", r.method == "float" ? 32 : (act_bits > 0 ? act_bits : r.bits)},
                     {"test_accuracy", r.accuracy}, {"delta_vs_float", r.delta}, {"model_bytes", r.bytes},
                     {"mean_weight_sqnr_db", std::isfinite(r.sqnr_db) ? nlohmann::json(r.sqnr_db) : nlohmann::json()},
                     {"integer_accuracy", std::isfinite(r.int_accuracy) ? nlohmann::json(r.int_accuracy) : nlohmann::json()},
                     {"integer_file_bytes", r.file_bytes > 0 ? nlohmann::json(r.file_bytes) : nlohmann::json()}});
-  examples::write_json(flags.str("metrics-json"), list);
+  examples::write_json(metrics_json, list);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "quant_sweep: %s\n", e.what());

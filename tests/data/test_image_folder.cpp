@@ -103,6 +103,12 @@ TEST_CASE("ImageFolder: bad folders and files are rejected naming them", "[data]
     testing::write_bytes(dir / "a/readme.txt", {1});
     CHECK_THROWS_WITH(ImageFolder(dir.str()), Catch::Contains("no .png/.jpg/.jpeg images"));
   }
+  SECTION("a class folder without images") {
+    testing::write_png(dir / "a/0.png", rgb, pattern(rgb, 0));
+    testing::write_bytes(dir / "b/readme.txt", {1});
+    CHECK_THROWS_WITH(ImageFolder(dir.str()),
+                      Catch::Contains(dir / "b") && Catch::Contains("class folder without .png/.jpg/.jpeg images"));
+  }
   SECTION("undecodable file") {
     testing::write_png(dir / "a/0.png", rgb, pattern(rgb, 0));
     testing::write_bytes(dir / "a/1.png", {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});

@@ -55,3 +55,10 @@ TEST_CASE("evaluate: a model with more or fewer outputs than classes is an error
                       Catch::Contains("the data set has 3 classes: the model was not made for this data set"));
   }
 }
+
+TEST_CASE("evaluate: an empty test set is an error, not 0% accuracy", "[examples]") {
+  data::Dataset empty({1, 2, 2}, {}, {}, {"a", "b", "c"});
+  data::DataLoader loader(empty, {.batch_size = 5});
+  auto model = std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear({.in = 4, .out = 3}));
+  CHECK_THROWS_WITH(examples::evaluate(*model, loader, 3), Catch::Contains("the test set is empty"));
+}
