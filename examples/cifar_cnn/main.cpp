@@ -35,6 +35,7 @@ int main(int argc, char** argv) try {
       ->check(examples::integer_in(0, 1'000'000));
   examples::parse(app, argc, argv);
   const int threads = examples::apply(flags.runtime);
+  const Device device = examples::device(flags.runtime);  // --device cpu|cuda
 
   // Data: the training images (all, or --limit-train of them evenly spaced), reshuffled and
   // augmented every epoch (random 32x32 crop of the image padded by 4, random horizontal flip),
@@ -53,6 +54,7 @@ int main(int argc, char** argv) try {
   // Model, loss, optimizer; the learning rate rises linearly over --warmup epochs, then decays
   // to 0 (cosine) over the rest.
   auto model = examples::make_model(arch, flags.seed);
+  model->to(device);  // parameters, and the optimizer's state after them, live where the model runs
   nn::CrossEntropyLoss criterion;
   optim::SGD opt(model->parameters(), {.lr = static_cast<float>(flags.lr), .momentum = static_cast<float>(momentum),
                                        .nesterov = true, .weight_decay = static_cast<float>(weight_decay)});
@@ -74,7 +76,7 @@ int main(int argc, char** argv) try {
     examples::ProgressBar bar(epoch, flags.epochs, train_loader.num_batches());
     examples::RunningStats stats;
     for (size_t step = 0; step < train_loader.num_batches(); ++step) {
-      const data::Batch batch = train_loader.batch(step);
+      const data::Batch batch = train_loader.batch(step).to(device);
       Tensor logits = (*model)(batch.images);
       Tensor loss = criterion(logits, batch.labels);
       opt.zero_grad();

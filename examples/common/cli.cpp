@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/threads.h"
 
@@ -73,11 +74,19 @@ CLI::Validator writable_file() {
 void add_runtime_flags(CLI::App& app, RuntimeFlags& flags) {
   app.add_option("--threads", flags.threads, "threads for OpenMP and OpenBLAS (0: QGRAD_NUM_THREADS or all cores)")
       ->check(integer_in(0, 1024));
+  app.add_option("--device", flags.device, "where the model runs: cpu, or cuda (a GPU, when qgrad was built with CUDA)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
 }
 
 int apply(const RuntimeFlags& flags) {
   if (flags.threads > 0) set_num_threads(flags.threads);
   return get_num_threads();
+}
+
+Device device(const RuntimeFlags& flags) { return parse_device(flags.device); }
+
+void require_cpu(const RuntimeFlags& flags, const std::string& program) {
+  check(flags.device == "cpu", program, "--device ", flags.device, " is not supported: this program runs on the CPU only");
 }
 
 std::string data_dir(const std::string& data, const std::string& dataset) {

@@ -15,6 +15,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/dtype.h"
+
 namespace qgrad::examples {
 
 // An integer from lo to hi (both included), written in decimal.
@@ -30,11 +32,17 @@ CLI::Validator writable_file();
 
 // The flags every training, evaluation and quantization program takes: where the work runs.
 struct RuntimeFlags {
-  int threads = 0;  // 0: QGRAD_NUM_THREADS or all cores
+  int threads = 0;             // 0: QGRAD_NUM_THREADS or all cores
+  std::string device = "cpu";  // where the model runs: cpu or cuda (the optional GPU backend)
 };
 void add_runtime_flags(CLI::App& app, RuntimeFlags& flags);
 // Sets the thread count from --threads (0 keeps QGRAD_NUM_THREADS / all cores); returns it.
 int apply(const RuntimeFlags& flags);
+// The device --device names; "cuda" fails clearly in a build without the CUDA backend or where
+// no GPU is visible.
+Device device(const RuntimeFlags& flags);
+// For a program whose work runs on the CPU only: fails when --device names another device.
+void require_cpu(const RuntimeFlags& flags, const std::string& program);
 
 // The flags of the training programs (mnist_mlp, mnist_cnn, cifar_cnn); the defaults are the
 // program's, set in the struct before add_training_flags.

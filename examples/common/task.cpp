@@ -65,7 +65,7 @@ Evaluation evaluate(nn::Module& model, const data::DataLoader& loader, int64_t n
   int64_t correct = 0, seen = 0;
   double loss_sum = 0;
   for (size_t b = 0; b < loader.num_batches(); ++b) {
-    data::Batch batch = loader.batch(b);
+    data::Batch batch = loader.batch(b).to(model.device());  // a GPU model gets GPU batches
     const auto start = std::chrono::steady_clock::now();
     Tensor logits = model(batch.images);
     ev.forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -76,6 +76,7 @@ int main(int argc, char** argv) try {
   examples::add_runtime_flags(app, runtime);
   examples::parse(app, argc, argv);
   const int threads = examples::apply(runtime);
+  examples::require_cpu(runtime, "dynamic_quant");
 
   examples::FloatModel f = examples::load_float_model(model_path);
   const std::string dir = examples::data_dir(data_folder, f.dataset);

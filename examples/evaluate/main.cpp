@@ -30,6 +30,7 @@ int main(int argc, char** argv) try {
   examples::add_runtime_flags(app, runtime);
   examples::parse(app, argc, argv);
   examples::apply(runtime);
+  const Device device = examples::device(runtime);  // --device cpu|cuda
 
   // A float checkpoint or an integer model (ptq/qat --save): the metadata says which.
   const nn::SafeTensors file = nn::load_safetensors(path);
@@ -43,6 +44,7 @@ int main(int argc, char** argv) try {
   if (quant::is_int_model(file.metadata)) {
     auto int_model = quant::read_int_model(file, path).model;
     spec = int_model->input_spec;
+    int_model->set_execution_device(device);  // its GEMM layers run on the GPU with --device cuda
     model = int_model;
     what = "integer model";
   } else {
@@ -50,6 +52,7 @@ int main(int argc, char** argv) try {
     examples::require_finite(ckpt.model, path);  // a diverged run's weights score nothing real
     auto float_model = examples::make_model(arch, 0);
     float_model->load_state_dict(ckpt.model);
+    float_model->to(device);
     model = float_model;
     what = "epoch " + std::to_string(ckpt.training.epoch);
   }

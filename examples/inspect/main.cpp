@@ -87,6 +87,7 @@ int main(int argc, char** argv) try {
   examples::add_runtime_flags(app, runtime);
   examples::parse(app, argc, argv);
   examples::apply(runtime);
+  examples::require_cpu(runtime, "inspect");
 
   const nn::SafeTensors file = nn::load_safetensors(path);
   check(quant::is_int_model(file.metadata), "inspect", path,

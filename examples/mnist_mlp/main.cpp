@@ -28,6 +28,7 @@ int main(int argc, char** argv) try {
   app.add_option("--momentum", momentum, "SGD momentum")->check(examples::number_in(0, 1, examples::Open::High));
   examples::parse(app, argc, argv);
   const int threads = examples::apply(flags.runtime);
+  const Device device = examples::device(flags.runtime);  // --device cpu|cuda
 
   // Data: the training images (all, or --limit-train of them evenly spaced), reshuffled every
   // epoch, and the 10,000 test images; both normalized with the training set's mean and std.
@@ -42,6 +43,7 @@ int main(int argc, char** argv) try {
 
   // Model, loss, optimizer; the learning rate decays from --lr to 0 over the epochs.
   auto model = examples::make_model(arch, flags.seed);
+  model->to(device);  // parameters, and the optimizer's state after them, live where the model runs
   nn::CrossEntropyLoss criterion;
   optim::SGD opt(model->parameters(), {.lr = static_cast<float>(flags.lr), .momentum = static_cast<float>(momentum)});
   optim::CosineAnnealing schedule({.base_lr = static_cast<float>(flags.lr), .t_max = flags.epochs});
@@ -60,7 +62,7 @@ int main(int argc, char** argv) try {
     examples::ProgressBar bar(epoch, flags.epochs, train_loader.num_batches());
     examples::RunningStats stats;
     for (size_t step = 0; step < train_loader.num_batches(); ++step) {
-      const data::Batch batch = train_loader.batch(step);
+      const data::Batch batch = train_loader.batch(step).to(device);
       Tensor logits = (*model)(batch.images);
       Tensor loss = criterion(logits, batch.labels);
       opt.zero_grad();

@@ -23,8 +23,10 @@ int main(int argc, char** argv) try {
   examples::add_quantization_flags(app, flags);
   examples::parse(app, argc, argv);
   const int threads = examples::apply(flags.runtime);
+  const Device device = examples::device(flags.runtime);  // --device cpu|cuda
 
   examples::FloatModel f = examples::load_float_model(flags.model);
+  f.model->to(device);  // calibration and the fake-quant evaluation run where the model is
   const std::string dir = examples::data_dir(flags.data, f.dataset);
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);
@@ -33,13 +35,18 @@ int main(int argc, char** argv) try {
 
   const quant::QConfig config = examples::qconfig_from_flags(flags, *f.model);
   auto qmodel = quant::prepare(*f.model, config);
+  qmodel->to(device);  // the observers' buffers too
   const int64_t used = examples::calibrate(*qmodel, train_set, examples::sampling_from_flags(flags));
   quant::set_observe(*qmodel, false);
   quant::set_fake_quant(*qmodel, true);
 
   const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
   const examples::Evaluation qev = examples::evaluate(*qmodel, test_loader, classes);
+  // Conversion reads the calibrated weights and ranges on the host; the integer model's GEMM
+  // layers then run on --device.
+  qmodel->to(Device::CPU);
   auto int_model = quant::convert(*qmodel);
+  int_model->set_execution_device(device);
   int_model->input_spec = examples::input_spec(train_set);
   const examples::Evaluation iev = examples::evaluate(*int_model, test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*qmodel, *int_model, test_loader);

@@ -34,8 +34,10 @@ int main(int argc, char** argv) try {
       ->check(examples::integer_in(0, 1'000'000));
   examples::parse(app, argc, argv);
   const int threads = examples::apply(flags.runtime);
+  const Device device = examples::device(flags.runtime);  // --device cpu|cuda
 
   examples::FloatModel f = examples::load_float_model(flags.model);
+  f.model->to(device);  // fine-tuning (fake-quant forward, STE backward) runs where the model is
   const std::string dir = examples::data_dir(flags.data, f.dataset);
   // Fine-tuning uses the float training's augmentation (cifar_cnn trains with crop + flip).
   examples::ClassifierData task_data({.dataset = f.dataset, .dir = dir, .batch_size = batch_size, .seed = flags.seed,
@@ -44,6 +46,7 @@ int main(int argc, char** argv) try {
   const examples::Evaluation fev = examples::evaluate(*f.model, task_data.test_loader, classes);
 
   auto model = quant::prepare_qat(*f.model, examples::qconfig_from_flags(flags, *f.model));
+  model->to(device);  // the fake-quantizers' buffers too
   const int64_t used = examples::calibrate(*model, task_data.train_set, examples::sampling_from_flags(flags));
   const examples::Evaluation start = examples::evaluate_frozen(*model, task_data.test_loader, classes);
   std::printf("%s QAT, %d thread(s): float %.2f%%, fake-quant after calibrating on %lld images %.2f%%\n",
@@ -72,7 +75,7 @@ int main(int argc, char** argv) try {
     examples::ProgressBar bar(epoch, epochs, task_data.train_loader.num_batches());
     examples::RunningStats stats;
     for (size_t step = 0; step < task_data.train_loader.num_batches(); ++step) {
-      const data::Batch batch = task_data.train_loader.batch(step);
+      const data::Batch batch = task_data.train_loader.batch(step).to(device);
       Tensor logits = (*model)(batch.images);  // fake-quantized forward; the STE carries the gradient
       Tensor loss = criterion(logits, batch.labels);
       opt.zero_grad();
@@ -91,7 +94,11 @@ int main(int argc, char** argv) try {
   // The ranges are final now: the integer model gets them, and the comparison below must see
   // the fake-quant model that was evaluated, not one whose ranges move with the test images.
   quant::set_observe(*model, false);
+  // Conversion reads the trained weights and ranges on the host; the integer model's GEMM layers
+  // then run on --device.
+  model->to(Device::CPU);
   auto int_model = quant::convert(*model);
+  int_model->set_execution_device(device);
   int_model->input_spec = examples::input_spec(task_data.train_set);
   const examples::Evaluation iev = examples::evaluate(*int_model, task_data.test_loader, classes);
   const examples::Agreement agree = examples::compare_models(*model, *int_model, task_data.test_loader);

@@ -163,6 +163,7 @@ int main(int argc, char** argv) try {
   examples::parse(app, argc, argv);
   if (act_bits > 0) quant::check_bits(act_bits, "quant_sweep --act-bits");
   const int threads = examples::apply(runtime);
+  examples::require_cpu(runtime, "quant_sweep");
 
   examples::FloatModel f = examples::load_float_model(model_path);
   const std::string dir = examples::data_dir(data_folder, f.dataset);
