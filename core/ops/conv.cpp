@@ -6,17 +6,16 @@
 //   dW_g     [Og, R] += dout_g [Og, P] @ cols_g^T [P, R]
 //   dcols_g  [R, P]   = W_g^T [R, Og] @ dout_g [Og, P], then col2im(dcols) = dx
 //   db = sum of dout over N, Ho, Wo
-// Images are independent, so OpenMP spreads them across threads while each GEMM runs
-// single-threaded; dW is summed per thread and the partial sums added in thread order, so the
-// result is deterministic for a given thread count. A 1x1 kernel with stride 1 and no padding
+// Images are independent, so the thread pool (core/parallel.h) spreads chunks of images across
+// threads while each GEMM runs single-threaded; dW is summed per chunk and the partial sums added
+// in chunk order, so the result is deterministic for a given thread count whatever thread ran
+// which chunk. A 1x1 kernel with stride 1 and no padding
 // needs no unfolding: the image already is its own column matrix.
 #include "core/ops/conv.h"
 
-#include <omp.h>
-
 #include "core/ops/op_support.h"
 #include "core/ops/reduce.h"
-#include "core/threads.h"
+#include "core/parallel.h"
 
 namespace qgrad {
 
@@ -82,24 +81,25 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor& bias, co
   return p;
 }
 
-// How many per-thread slots (scratch buffers, partial sums) a batch loop uses.
-int image_threads(int64_t images) {
-  const int t = get_num_threads();
-  return t > 1 && images >= t ? t : 1;
+// How a batch is split: chunks of images (a chunk keeps its own dW partial sum), and the
+// per-thread slots (scratch buffers) the chunks run in. With fewer images than threads there is
+// one chunk, its images run in turn, and each GEMM inside splits across the threads instead.
+struct ImageChunks {
+  int64_t chunks = 1;
+  int slots = 1;
+};
+
+ImageChunks image_chunks(int64_t images) {
+  const int64_t chunks = images >= parallel_slots(images) ? chunk_count(images, 1) : 1;
+  return {chunks, parallel_slots(chunks)};
 }
 
-// Runs body(image, slot) for every image. With at least as many images as threads, OpenMP
-// spreads the images (static schedule: each thread owns a fixed slice) and each GEMM inside
-// runs serially; with fewer images they run in turn and each GEMM splits across the threads.
+// Runs body(image, chunk, slot) for every image.
 template <class Body>
-void for_each_image(int64_t images, Body&& body) {
-  const int threads = image_threads(images);
-  if (threads == 1) {
-    for (int64_t n = 0; n < images; ++n) body(n, 0);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t n = 0; n < images; ++n) body(n, omp_get_thread_num());
+void for_each_image(int64_t images, const ImageChunks& split, Body&& body) {
+  parallel_chunks(split.chunks, [&](int64_t c, int slot) {
+    for (int64_t n = images * c / split.chunks; n < images * (c + 1) / split.chunks; ++n) body(n, c, slot);
+  });
 }
 
 // The column matrix of image xn: the image itself, or unfolded into scratch.
@@ -115,10 +115,11 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Tensor out = empty({p.batch, p.out_c, p.window.out_h, p.window.out_w});
   Tensor bc = bias.defined() ? detail::compact(bias) : Tensor();
   const float beta = bias.defined() ? 1.f : 0.f;
-  Tensor scratch = empty({image_threads(p.batch), p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
+  const ImageChunks split = image_chunks(p.batch);
+  Tensor scratch = empty({split.slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
   const float *xd = xc.data<float>(), *wd = wc.data<float>();
   float *od = out.data<float>(), *sd = scratch.data<float>();
-  for_each_image(p.batch, [&](int64_t n, int slot) {
+  for_each_image(p.batch, split, [&](int64_t n, int64_t, int slot) {
     // The bias enters through GEMM's beta: the image's output starts as the bias broadcast
     // over positions, written just before the GEMM reads it back, while it is still in cache.
     if (bc.defined())
@@ -137,18 +138,18 @@ Grads conv2d_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_
                       bool need_x, bool need_w) {
   Backend& be = detail::backend_of(x);
   Tensor xc = detail::compact(x), wc = detail::compact(weight), gc = detail::compact(grad_out);
-  const int slots = image_threads(p.batch);
+  const ImageChunks split = image_chunks(p.batch);
   Tensor dx = need_x ? empty(x.shape()) : Tensor();
-  Tensor dw_partial = need_w ? zeros({slots, p.groups * p.weight_g()}) : Tensor();
-  Tensor scratch = empty({slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
+  Tensor dw_partial = need_w ? zeros({split.chunks, p.groups * p.weight_g()}) : Tensor();
+  Tensor scratch = empty({split.slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
   const float *xd = xc.data<float>(), *wd = wc.data<float>(), *gd = gc.data<float>();
   float* sd = scratch.data<float>();
-  for_each_image(p.batch, [&](int64_t n, int slot) {
+  for_each_image(p.batch, split, [&](int64_t n, int64_t chunk, int slot) {
     const float* dout = gd + n * p.out_c * p.positions;
     float* buf = sd + slot * scratch.size(1);
     if (need_w) {
       const float* cols = columns(be, p, xd + n * p.image, buf);
-      float* dw = dw_partial.data<float>() + slot * dw_partial.size(1);
+      float* dw = dw_partial.data<float>() + chunk * dw_partial.size(1);
       for (int64_t g = 0; g < p.groups; ++g)
         be.gemm(false, true, p.out_g, p.rows, p.positions, 1.f, dout + g * p.out_g * p.positions, p.positions,
                 cols + g * p.rows * p.positions, p.positions, 1.f, dw + g * p.weight_g(), p.rows);
@@ -165,7 +166,7 @@ Grads conv2d_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_
       }
     }
   });
-  Tensor dw = need_w ? (slots == 1 ? dw_partial : sum(dw_partial, {0})).reshape(weight.shape()) : Tensor();
+  Tensor dw = need_w ? (split.chunks == 1 ? dw_partial : sum(dw_partial, {0})).reshape(weight.shape()) : Tensor();
   return {dx, dw};
 }
 
