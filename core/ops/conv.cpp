@@ -166,7 +166,13 @@ Grads conv2d_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_
       }
     }
   });
-  Tensor dw = need_w ? (split.chunks == 1 ? dw_partial : sum(dw_partial, {0})).reshape(weight.shape()) : Tensor();
+  Tensor dw;
+  if (need_w) {  // chunk 0's partial sum += the others', in chunk order
+    float* d0 = dw_partial.data<float>();
+    const int64_t size = dw_partial.size(1);
+    for (int64_t c = 1; c < split.chunks; ++c) be.binary(BinaryOp::Add, d0, d0 + c * size, d0, size);
+    dw = dw_partial.slice(0, 0, 1).reshape(weight.shape());
+  }
   return {dx, dw};
 }
 
