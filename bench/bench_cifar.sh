@@ -93,7 +93,7 @@ if [[ "$LENET" == 1 ]]; then
         BUSY_PID=$!
       fi
       "$BUILD/examples/mnist_cnn" --data "$DATA" --epochs 1 --batch-size 64 --lr 0.05 --momentum 0.9 \
-        --threads "$THREADS" --metrics-json "$TMP/lenet.json" | tr '\r' '\n' | grep -E '^epoch [0-9]+:' || true
+        --threads "$THREADS" --metrics-json "$TMP/lenet.json" 2>&1 | tr '\r' '\n' | grep -E '^epoch [0-9]+:|rror' || true
       if [[ -n "$BUSY_PID" ]]; then
         kill "$BUSY_PID"
         wait "$BUSY_PID" 2>/dev/null || true
