@@ -82,15 +82,15 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor& bias, co
 }
 
 // How a batch is split: chunks of images (a chunk keeps its own dW partial sum), and the
-// per-thread slots (scratch buffers) the chunks run in. With fewer images than threads there is
-// one chunk, its images run in turn, and each GEMM inside splits across the threads instead.
+// per-thread slots (scratch buffers) the chunks run in. A single image is one chunk, and each
+// GEMM inside it splits across the threads instead.
 struct ImageChunks {
   int64_t chunks = 1;
   int slots = 1;
 };
 
 ImageChunks image_chunks(int64_t images) {
-  const int64_t chunks = images >= parallel_slots(images) ? chunk_count(images, 1) : 1;
+  const int64_t chunks = chunk_count(images, 1);
   return {chunks, parallel_slots(chunks)};
 }
 
