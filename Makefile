@@ -79,6 +79,14 @@ notebooks: all
 bench-pytorch: all
 	@bash bench/bench_pytorch.sh --build $(BUILD)
 
+# --- bench-cifar: the CIFAR CNN's float training (batch 128) and inference (batch 256) samples/s in
+# qgrad and PyTorch (when `torch` is importable; as installed and with OMP_WAIT_POLICY=PASSIVE),
+# alternating rounds at 2 threads, then a LeNet-5 epoch quiet vs beside one busy process; table
+# also written to bench/results/cifar_cnn.json. CIFAR_BENCH_ARGS passes --rounds/--threads/--data.
+.PHONY: bench-cifar
+bench-cifar: all
+	@bash bench/bench_cifar.sh --build $(BUILD) $(CIFAR_BENCH_ARGS)
+
 # --- bench-python: one LeNet-5 MNIST epoch as a plain Python loop over qgrad.data.DataLoader vs
 # the mnist_cnn program, alternating C++/Python rounds (3) at 2 threads; ratio of the medians, also
 # written to bench/results/python_mnist.json. PYTHON_BENCH_ARGS passes --rounds/--data/--threads.

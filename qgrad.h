@@ -8,6 +8,7 @@
 #include "core/ops/loss.h"
 #include "core/ops/matmul.h"
 #include "core/ops/movement.h"
+#include "core/ops/normalization.h"
 #include "core/ops/pool.h"
 #include "core/ops/reduce.h"
 #include "core/ops/softmax.h"

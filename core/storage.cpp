@@ -1,19 +1,16 @@
 #include "core/storage.h"
 
-#include <cstdlib>
-
 #include "core/backend/cuda_backend.h"
+#include "core/cpu_allocator.h"
 #include "core/error.h"
 
 namespace qgrad {
 
-// 64 bytes = one cache line and one AVX-512 register, so SIMD kernels may use aligned loads
-// at the start of every buffer.
-static constexpr size_t kAlignment = 64;
-
+// cpu_alloc's blocks are 64-byte aligned (one cache line, one AVX-512 register), so SIMD kernels
+// may use aligned loads at the start of every buffer.
 void Storage::Free::operator()(void* p) const {
   if (device == Device::CUDA) cuda_free(p);
-  else std::free(p);
+  else cpu_free(p);
 }
 
 Storage::Storage(size_t nbytes, Device device)
@@ -22,10 +19,7 @@ Storage::Storage(size_t nbytes, Device device)
     data_.reset(cuda_malloc(nbytes));
     return;
   }
-  size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-  check(p != nullptr, "Storage", "out of memory allocating ", nbytes, " bytes");
-  data_.reset(p);
+  data_.reset(cpu_alloc(nbytes));
 }
 
 Storage::Storage(void* external, size_t nbytes, std::shared_ptr<void> owner)

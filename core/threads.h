@@ -1,15 +1,15 @@
-// One knob for parallelism, and one thread pool.
+// One knob for parallelism, and the pools it sizes.
 //
-// Debian's OpenBLAS is the pthread build: it has a thread pool of its own next to OpenMP's, and
-// both pools busy-wait for a while after each job. When a program alternates between OpenMP
-// loops and multi-threaded BLAS calls (conv's im2col, then a Linear layer's GEMM, then the
-// elementwise ops), each pool spins on the cores the other one needs; on a 2-core machine this
-// made a conv layer 20x slower in our benchmark (and is why a default PyTorch set-up can train
-// several times slower here). So qgrad keeps exactly one pool:
+// Debian's OpenBLAS is the pthread build: it has a thread pool of its own, and pools that
+// busy-wait after each job fight over the cores they share; on a 2-core machine this made a conv
+// layer 20x slower in our benchmark (and is why a default PyTorch set-up can train several times
+// slower here). So:
 //   - OpenBLAS is always called single-threaded (its pool never wakes);
-//   - all parallelism is OpenMP: elementwise loops, conv over the batch, and large GEMMs split
-//     into row or column blocks, one single-threaded sgemm per thread (core/backend/cpu_gemm.cpp);
-//   - set_num_threads(n), or QGRAD_NUM_THREADS=n at start-up, sets that pool's size.
+//   - the float path (elementwise loops, reductions, conv over the batch, pooling, softmax, and
+//     large GEMMs split into row or column blocks, one single-threaded sgemm per block) runs on
+//     qgrad's own pool, core/parallel.h, which sleeps instead of spinning when a core is shared;
+//   - the quantized kernels (quant/) still use OpenMP;
+//   - set_num_threads(n), or QGRAD_NUM_THREADS=n at start-up, sets the size of both.
 #pragma once
 
 namespace qgrad {

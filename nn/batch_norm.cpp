@@ -4,7 +4,7 @@
 
 #include "core/autograd.h"
 #include "core/ops/elementwise.h"
-#include "core/ops/reduce.h"
+#include "core/ops/normalization.h"
 
 namespace qgrad::nn {
 
@@ -28,33 +28,18 @@ Tensor BatchNorm::forward(const Tensor& x) {
         type_name().c_str(), "expects input with ", C, " channels on axis 1 and rank ",
         ranks_.front(), ranks_.size() > 1 ? cat(" or ", ranks_.back()) : std::string(), ", got ",
         shape_str(x.shape()));
-  // Per-channel vectors [C] broadcast as [1, C, 1, ...].
-  Shape channel_shape(x.dim(), 1);
-  channel_shape[1] = C;
-  std::vector<int64_t> axes{0};
-  for (int64_t a = 2; a < x.dim(); ++a) axes.push_back(a);
-
-  Tensor mu, var;
-  if (is_training()) {
-    const int64_t n = x.numel() / C;
-    check(n > 1, type_name().c_str(), "needs more than 1 value per channel in training, got input ",
-          shape_str(x.shape()));
-    mu = mean(x, axes, true);
-    Tensor centered = sub(x, mu);
-    var = mean(mul(centered, centered), axes, true);
-    NoGradGuard no_grad;
-    const float m = options_.momentum;
-    const float unbias = static_cast<float>(n) / static_cast<float>(n - 1);
-    assign(running_mean_, add(mul(running_mean_, 1.f - m), mul(mu.detach().reshape({C}), m)));
-    assign(running_var_,
-           add(mul(running_var_, 1.f - m), mul(var.detach().reshape({C}), m * unbias)));
-  } else {
-    mu = running_mean_.reshape(channel_shape);
-    var = running_var_.reshape(channel_shape);
-  }
-  Tensor y = div(sub(x, mu), sqrt(add(var, options_.eps)));
-  if (!options_.affine) return y;
-  return add(mul(y, weight_.reshape(channel_shape)), bias_.reshape(channel_shape));
+  if (!is_training())
+    return batch_norm_eval(x, running_mean_, running_var_, weight_, bias_, options_.eps);
+  check(x.numel() / C > 1, type_name().c_str(),
+        "needs more than 1 value per channel in training, got input ", shape_str(x.shape()));
+  BatchNormOutput out = batch_norm_training(x, weight_, bias_, options_.eps);
+  NoGradGuard no_grad;
+  const int64_t n = x.numel() / C;
+  const float m = options_.momentum;
+  const float unbias = static_cast<float>(n) / static_cast<float>(n - 1);
+  assign(running_mean_, add(mul(running_mean_, 1.f - m), mul(out.mean, m)));
+  assign(running_var_, add(mul(running_var_, 1.f - m), mul(out.var, m * unbias)));
+  return out.y;
 }
 
 std::string BatchNorm::options_str() const {

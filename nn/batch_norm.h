@@ -6,7 +6,7 @@
 //          running_var  <- (1 - momentum) running_var  + momentum var * n / (n - 1)  (unbiased)
 //   eval:  mu, var = running_mean, running_var
 //   y = (x - mu) / sqrt(var + eps) * gamma + beta        (gamma = weight, beta = bias if affine)
-// In training the gradient flows through mu and var too: they are built from ordinary ops.
+// The arithmetic, and its backward through mu and var, is core/ops/normalization.h.
 #pragma once
 #include <string>
 

@@ -10,12 +10,13 @@
 
 #include "core/backend/cuda_backend.h"
 #include "core/error.h"
+#include "core/parallel.h"
 
 namespace qgrad {
 
 namespace {
 
-// Below this many elements a loop is not worth waking the OpenMP team for.
+// Below this many elements a loop is not worth waking the thread pool for.
 constexpr int64_t kParallelGrain = 1 << 15;
 
 // Visits a strided view in row-major order, calling f(view_index, compact_index) per element.
@@ -118,11 +119,12 @@ inline float apply(BinaryOp op, float a, float b) {
   return 0;
 }
 
-// Runs body(i) for i in [0, n), in parallel when n is large.
+// Runs body(i) for i in [0, n), in parallel (core/parallel.h) when n is large.
 template <class Body>
-void parallel_for(int64_t n, Body&& body) {
-#pragma omp parallel for schedule(static) if (n >= kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) body(i);
+void for_each_index(int64_t n, Body&& body) {
+  parallel_for(n, kParallelGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) body(i);
+  });
 }
 
 // Calls f(std::integral_constant<BinaryOp, op>): the op becomes a compile-time constant, so
@@ -185,65 +187,67 @@ void CpuBackend::cast(const void* src, DType from, void* dst, DType to, int64_t 
 
 void CpuBackend::unary(UnaryOp op, const float* x, float* y, int64_t n, float alpha, float beta) {
   switch (op) {
-    case UnaryOp::Neg: parallel_for(n, [&](int64_t i) { y[i] = -x[i]; }); break;
-    case UnaryOp::Exp: parallel_for(n, [&](int64_t i) { y[i] = std::exp(x[i]); }); break;
-    case UnaryOp::Log: parallel_for(n, [&](int64_t i) { y[i] = std::log(x[i]); }); break;
-    case UnaryOp::Sqrt: parallel_for(n, [&](int64_t i) { y[i] = std::sqrt(x[i]); }); break;
-    case UnaryOp::Abs: parallel_for(n, [&](int64_t i) { y[i] = std::fabs(x[i]); }); break;
+    case UnaryOp::Neg: for_each_index(n, [&](int64_t i) { y[i] = -x[i]; }); break;
+    case UnaryOp::Exp: for_each_index(n, [&](int64_t i) { y[i] = std::exp(x[i]); }); break;
+    case UnaryOp::Log: for_each_index(n, [&](int64_t i) { y[i] = std::log(x[i]); }); break;
+    case UnaryOp::Sqrt: for_each_index(n, [&](int64_t i) { y[i] = std::sqrt(x[i]); }); break;
+    case UnaryOp::Abs: for_each_index(n, [&](int64_t i) { y[i] = std::fabs(x[i]); }); break;
     case UnaryOp::Sign:
-      parallel_for(n, [&](int64_t i) { y[i] = static_cast<float>((x[i] > 0) - (x[i] < 0)); });
+      for_each_index(n, [&](int64_t i) { y[i] = static_cast<float>((x[i] > 0) - (x[i] < 0)); });
       break;
-    case UnaryOp::PowScalar: parallel_for(n, [&](int64_t i) { y[i] = std::pow(x[i], alpha); }); break;
+    case UnaryOp::PowScalar: for_each_index(n, [&](int64_t i) { y[i] = std::pow(x[i], alpha); }); break;
     case UnaryOp::Clamp:
-      parallel_for(n, [&](int64_t i) { y[i] = std::min(std::max(x[i], alpha), beta); });
+      for_each_index(n, [&](int64_t i) { y[i] = std::min(std::max(x[i], alpha), beta); });
       break;
-    case UnaryOp::Relu: parallel_for(n, [&](int64_t i) { y[i] = x[i] > 0 ? x[i] : 0.f; }); break;
+    case UnaryOp::Relu: for_each_index(n, [&](int64_t i) { y[i] = x[i] > 0 ? x[i] : 0.f; }); break;
     case UnaryOp::LeakyRelu:
-      parallel_for(n, [&](int64_t i) { y[i] = x[i] > 0 ? x[i] : alpha * x[i]; });
+      for_each_index(n, [&](int64_t i) { y[i] = x[i] > 0 ? x[i] : alpha * x[i]; });
       break;
-    case UnaryOp::Sigmoid: parallel_for(n, [&](int64_t i) { y[i] = sigmoid(x[i]); }); break;
-    case UnaryOp::Tanh: parallel_for(n, [&](int64_t i) { y[i] = std::tanh(x[i]); }); break;
-    case UnaryOp::Gelu: parallel_for(n, [&](int64_t i) { y[i] = gelu(x[i]); }); break;
-    case UnaryOp::GeluGrad: parallel_for(n, [&](int64_t i) { y[i] = gelu_grad(x[i]); }); break;
+    case UnaryOp::Sigmoid: for_each_index(n, [&](int64_t i) { y[i] = sigmoid(x[i]); }); break;
+    case UnaryOp::Tanh: for_each_index(n, [&](int64_t i) { y[i] = std::tanh(x[i]); }); break;
+    case UnaryOp::Gelu: for_each_index(n, [&](int64_t i) { y[i] = gelu(x[i]); }); break;
+    case UnaryOp::GeluGrad: for_each_index(n, [&](int64_t i) { y[i] = gelu_grad(x[i]); }); break;
   }
 }
 
 void CpuBackend::binary(BinaryOp op, const float* a, const float* b, float* out, int64_t n) {
-  with_binary_op(op, [&](auto c) { parallel_for(n, [&](int64_t i) { out[i] = apply(c, a[i], b[i]); }); });
+  with_binary_op(op, [&](auto c) { for_each_index(n, [&](int64_t i) { out[i] = apply(c, a[i], b[i]); }); });
 }
 
 void CpuBackend::binary_scalar(BinaryOp op, const float* a, float b, float* out, int64_t n) {
-  with_binary_op(op, [&](auto c) { parallel_for(n, [&](int64_t i) { out[i] = apply(c, a[i], b); }); });
+  with_binary_op(op, [&](auto c) { for_each_index(n, [&](int64_t i) { out[i] = apply(c, a[i], b); }); });
 }
 
 void CpuBackend::where(const float* cond, const float* a, const float* b, float* out, int64_t n) {
-  parallel_for(n, [&](int64_t i) { out[i] = cond[i] != 0.f ? a[i] : b[i]; });
+  for_each_index(n, [&](int64_t i) { out[i] = cond[i] != 0.f ? a[i] : b[i]; });
 }
 
 void CpuBackend::reduce(ReduceOp op, const float* x, float* out, int64_t outer, int64_t inner) {
-#pragma omp parallel for schedule(static) if (outer * inner >= kParallelGrain && outer > 1)
-  for (int64_t o = 0; o < outer; ++o) {
-    const float* row = x + o * inner;
-    float acc = 0.f;
-    switch (op) {
-      case ReduceOp::Sum: {
-        // Accumulate in double: sums over tens of thousands of floats keep full precision.
-        double s = 0;
-        for (int64_t j = 0; j < inner; ++j) s += row[j];
-        acc = static_cast<float>(s);
-        break;
+  const int64_t rows_per_grain = std::max<int64_t>(kParallelGrain / std::max<int64_t>(inner, 1), 1);
+  parallel_for(outer, rows_per_grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi; ++o) {
+      const float* row = x + o * inner;
+      float acc = 0.f;
+      switch (op) {
+        case ReduceOp::Sum: {
+          // Accumulate in double: sums over tens of thousands of floats keep full precision.
+          double s = 0;
+          for (int64_t j = 0; j < inner; ++j) s += row[j];
+          acc = static_cast<float>(s);
+          break;
+        }
+        case ReduceOp::Max:
+          acc = -std::numeric_limits<float>::infinity();
+          for (int64_t j = 0; j < inner; ++j) acc = std::max(acc, row[j]);
+          break;
+        case ReduceOp::Min:
+          acc = std::numeric_limits<float>::infinity();
+          for (int64_t j = 0; j < inner; ++j) acc = std::min(acc, row[j]);
+          break;
       }
-      case ReduceOp::Max:
-        acc = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < inner; ++j) acc = std::max(acc, row[j]);
-        break;
-      case ReduceOp::Min:
-        acc = std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < inner; ++j) acc = std::min(acc, row[j]);
-        break;
+      out[o] = acc;
     }
-    out[o] = acc;
-  }
+  });
 }
 
 void CpuBackend::argmax(const float* x, int32_t* out, int64_t outer, int64_t inner) {

@@ -1,18 +1,17 @@
 // CpuBackend::gemm: OpenBLAS cblas_sgemm, row-major, called single-threaded (core/threads.h).
 // A large product is split into blocks of rows (or of columns, when C is wider than tall), one
-// single-threaded sgemm per OpenMP thread: each block of C depends only on its own rows of
-// op(A) (or columns of op(B)), so the blocks are independent. Inside an OpenMP region (conv's
-// loop over images) the call stays serial.
+// single-threaded sgemm per chunk of the thread pool (core/parallel.h): each block of C depends
+// only on its own rows of op(A) (or columns of op(B)), so the blocks are independent. Inside a
+// parallel loop (conv's loop over images) the call stays serial.
 // The rest is the edge cases BLAS leaves undefined or rejects: empty products and sizes past int.
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <climits>
 
 #include "core/backend/cpu_backend.h"
 #include "core/error.h"
-#include "core/threads.h"
+#include "core/parallel.h"
 
 namespace qgrad {
 
@@ -20,6 +19,9 @@ namespace {
 
 // Below this many multiply-adds a split costs more than it saves.
 constexpr double kParallelMacs = 1 << 21;
+// Fewer rows (or columns) than this per block and each sgemm packs the other operand for too
+// little work.
+constexpr int64_t kMinBlock = 32;
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
@@ -46,23 +48,20 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
     check(v <= INT_MAX, "gemm", "size ", v, " exceeds BLAS's int range (m=", m, ", n=", n,
           ", k=", k, ")");
   const bool big = static_cast<double>(m) * n * k >= kParallelMacs;
-  const int64_t threads = big && !omp_in_parallel() ? get_num_threads() : 1;
   const bool split_rows = m >= n;
-  const int64_t parts = std::min(threads, split_rows ? m : n);
-  if (parts <= 1) {
+  const int64_t size = split_rows ? m : n;
+  if (!big || in_parallel() || size < 2 * kMinBlock) {
     sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-#pragma omp parallel for schedule(static) num_threads(parts)
-  for (int64_t p = 0; p < parts; ++p) {
-    const int64_t size = split_rows ? m : n, lo = size * p / parts, hi = size * (p + 1) / parts;
+  parallel_for(size, kMinBlock, [&](int64_t lo, int64_t hi) {
     if (split_rows)  // rows lo..hi of op(A): rows of A, or columns of A when stored transposed
       sgemm(trans_a, trans_b, hi - lo, n, k, alpha, trans_a ? a + lo : a + lo * lda, lda, b, ldb,
             beta, c + lo * ldc, ldc);
     else  // columns lo..hi of op(B)
       sgemm(trans_a, trans_b, m, hi - lo, k, alpha, a, lda, trans_b ? b + lo * ldb : b + lo, ldb,
             beta, c + lo, ldc);
-  }
+  });
 }
 
 }  // namespace qgrad

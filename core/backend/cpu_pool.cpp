@@ -1,16 +1,17 @@
 // CpuBackend pooling kernels over a stack of [height, width] planes (batch * channels), square
 // windows, dilation 1. A window starts at (oh s - p, ow s - p) and is clipped to the plane:
 // padding never wins a max and adds zeros to an average, whose divisor stays kernel_h kernel_w
-// (count_include_pad). Planes are independent, so OpenMP splits them across threads.
+// (count_include_pad). Planes are independent, so the thread pool (core/parallel.h) splits them.
 #include <algorithm>
 
 #include "core/backend/cpu_backend.h"
+#include "core/parallel.h"
 
 namespace qgrad {
 
 namespace {
 
-// Below this many input elements the OpenMP team is not worth waking.
+// Below this many input elements the thread pool is not worth waking.
 constexpr int64_t kPoolParallelGrain = 1 << 15;
 
 // The clipped window [h0, h1) x [w0, w1) of output (oh, ow).
@@ -27,11 +28,12 @@ Span window_at(const Window2d& w, int64_t oh, int64_t ow) {
 // Runs body(plane, out_index, span) for every output of every plane; out_index is in-plane.
 template <class Body>
 void for_each_window(const Window2d& w, Body&& body) {
-  const bool parallel = w.planes > 1 && w.planes * w.height * w.width >= kPoolParallelGrain;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t p = 0; p < w.planes; ++p)
-    for (int64_t oh = 0; oh < w.out_h; ++oh)
-      for (int64_t ow = 0; ow < w.out_w; ++ow) body(p, oh * w.out_w + ow, window_at(w, oh, ow));
+  const int64_t planes_per_grain = std::max<int64_t>(kPoolParallelGrain / std::max<int64_t>(w.height * w.width, 1), 1);
+  parallel_for(w.planes, planes_per_grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p)
+      for (int64_t oh = 0; oh < w.out_h; ++oh)
+        for (int64_t ow = 0; ow < w.out_w; ++ow) body(p, oh * w.out_w + ow, window_at(w, oh, ow));
+  });
 }
 
 }  // namespace

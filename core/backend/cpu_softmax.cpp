@@ -1,28 +1,31 @@
 // CPU row kernels for softmax, log_softmax and the fused cross-entropy (declared in the
 // "softmax" section of core/backend/backend.h). Each row [inner] is independent, so rows are
-// spread over OpenMP threads when the buffer is large.
+// spread over the thread pool (core/parallel.h) when the buffer is large.
 //
 // Stability: with m = max_j x_j every exponent x_j - m is <= 0, so e^(x_j - m) lies in (0, 1]
 // and the row sum lies in [1, inner]: nothing overflows, and log of the sum is never log 0.
 //   softmax_j     = e^(x_j - m) / sum
 //   log_softmax_j = (x_j - m) - log sum
 // Subtracting m from x_j before anything else keeps large logits (1000 vs 999) exact.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "core/backend/cpu_backend.h"
+#include "core/parallel.h"
 
 namespace qgrad {
 
 namespace {
 
-// Below this many elements a loop is not worth waking the OpenMP team for (as in cpu_backend.cpp).
+// Below this many elements a loop is not worth waking the thread pool for (as in cpu_backend.cpp).
 constexpr int64_t kRowParallelGrain = 1 << 15;
 
 template <class Body>
 void for_each_row(int64_t outer, int64_t inner, Body&& body) {
-#pragma omp parallel for schedule(static) if (outer > 1 && outer * inner >= kRowParallelGrain)
-  for (int64_t o = 0; o < outer; ++o) body(o);
+  parallel_for(outer, std::max<int64_t>(kRowParallelGrain / std::max<int64_t>(inner, 1), 1), [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi; ++o) body(o);
+  });
 }
 
 float row_max(const float* x, int64_t n) {

@@ -6,17 +6,16 @@
 //   dW_g     [Og, R] += dout_g [Og, P] @ cols_g^T [P, R]
 //   dcols_g  [R, P]   = W_g^T [R, Og] @ dout_g [Og, P], then col2im(dcols) = dx
 //   db = sum of dout over N, Ho, Wo
-// Images are independent, so OpenMP spreads them across threads while each GEMM runs
-// single-threaded; dW is summed per thread and the partial sums added in thread order, so the
-// result is deterministic for a given thread count. A 1x1 kernel with stride 1 and no padding
+// Images are independent, so the thread pool (core/parallel.h) spreads chunks of images across
+// threads while each GEMM runs single-threaded; dW is summed per chunk and the partial sums added
+// in chunk order, so the result is deterministic for a given thread count whatever thread ran
+// which chunk. A 1x1 kernel with stride 1 and no padding
 // needs no unfolding: the image already is its own column matrix.
 #include "core/ops/conv.h"
 
-#include <omp.h>
-
 #include "core/ops/op_support.h"
 #include "core/ops/reduce.h"
-#include "core/threads.h"
+#include "core/parallel.h"
 
 namespace qgrad {
 
@@ -84,26 +83,26 @@ ConvPlan plan_conv(const Tensor& x, const Tensor& weight, const Tensor& bias, co
   return p;
 }
 
-// How many per-thread slots (scratch buffers, partial sums) a batch loop uses. A GPU's images
-// go one after another: each of its kernels already fills the device.
-int image_threads(int64_t images, Device device) {
-  if (device != Device::CPU) return 1;
-  const int t = get_num_threads();
-  return t > 1 && images >= t ? t : 1;
+// How a batch is split: chunks of images (a chunk keeps its own dW partial sum), and the
+// per-thread slots (scratch buffers) the chunks run in. A single image is one chunk, and each
+// GEMM inside it splits across the threads instead.
+struct ImageChunks {
+  int64_t chunks = 1;
+  int slots = 1;
+};
+
+ImageChunks image_chunks(int64_t images, Device device) {
+  if (device != Device::CPU) return {};  // a GPU's images go one after another: each kernel fills the device
+  const int64_t chunks = chunk_count(images, 1);
+  return {chunks, parallel_slots(chunks)};
 }
 
-// Runs body(image, slot) for every image. With at least as many images as threads, OpenMP
-// spreads the images (static schedule: each thread owns a fixed slice) and each GEMM inside
-// runs serially; with fewer images they run in turn and each GEMM splits across the threads.
+// Runs body(image, chunk, slot) for every image.
 template <class Body>
-void for_each_image(int64_t images, Device device, Body&& body) {
-  const int threads = image_threads(images, device);
-  if (threads == 1) {
-    for (int64_t n = 0; n < images; ++n) body(n, 0);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t n = 0; n < images; ++n) body(n, omp_get_thread_num());
+void for_each_image(int64_t images, const ImageChunks& split, Body&& body) {
+  parallel_chunks(split.chunks, [&](int64_t c, int slot) {
+    for (int64_t n = images * c / split.chunks; n < images * (c + 1) / split.chunks; ++n) body(n, c, slot);
+  });
 }
 
 // The column matrix of image xn: the image itself, or unfolded into scratch.
@@ -119,10 +118,11 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Tensor out = detail::empty_on(x, {p.batch, p.out_c, p.window.out_h, p.window.out_w});
   Tensor bc = bias.defined() ? detail::compact(bias) : Tensor();
   const float beta = bias.defined() ? 1.f : 0.f;
-  Tensor scratch = detail::empty_on(x, {image_threads(p.batch, x.device()), p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
+  const ImageChunks split = image_chunks(p.batch, x.device());
+  Tensor scratch = detail::empty_on(x, {split.slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
   const float *xd = xc.device_data<float>(), *wd = wc.device_data<float>();
   float *od = out.device_data<float>(), *sd = scratch.device_data<float>();
-  for_each_image(p.batch, x.device(), [&](int64_t n, int slot) {
+  for_each_image(p.batch, split, [&](int64_t n, int64_t, int slot) {
     // The bias enters through GEMM's beta: the image's output starts as the bias broadcast
     // over positions, written just before the GEMM reads it back, while it is still in cache.
     if (bc.defined())
@@ -141,18 +141,18 @@ Grads conv2d_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_
                       bool need_x, bool need_w) {
   Backend& be = detail::backend_of(x);
   Tensor xc = detail::compact(x), wc = detail::compact(weight), gc = detail::compact(grad_out);
-  const int slots = image_threads(p.batch, x.device());
+  const ImageChunks split = image_chunks(p.batch, x.device());
   Tensor dx = need_x ? detail::empty_on(x, x.shape()) : Tensor();
-  Tensor dw_partial = need_w ? zeros({slots, p.groups * p.weight_g()}, DType::Float32, x.device()) : Tensor();
-  Tensor scratch = detail::empty_on(x, {slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
+  Tensor dw_partial = need_w ? zeros({split.chunks, p.groups * p.weight_g()}, DType::Float32, x.device()) : Tensor();
+  Tensor scratch = detail::empty_on(x, {split.slots, p.unfold_is_identity ? 0 : p.rows * p.groups * p.positions});
   const float *xd = xc.device_data<float>(), *wd = wc.device_data<float>(), *gd = gc.device_data<float>();
   float* sd = scratch.device_data<float>();
-  for_each_image(p.batch, x.device(), [&](int64_t n, int slot) {
+  for_each_image(p.batch, split, [&](int64_t n, int64_t chunk, int slot) {
     const float* dout = gd + n * p.out_c * p.positions;
     float* buf = sd + slot * scratch.size(1);
     if (need_w) {
       const float* cols = columns(be, p, xd + n * p.image, buf);
-      float* dw = dw_partial.device_data<float>() + slot * dw_partial.size(1);
+      float* dw = dw_partial.device_data<float>() + chunk * dw_partial.size(1);
       for (int64_t g = 0; g < p.groups; ++g)
         be.gemm(false, true, p.out_g, p.rows, p.positions, 1.f, dout + g * p.out_g * p.positions, p.positions,
                 cols + g * p.rows * p.positions, p.positions, 1.f, dw + g * p.weight_g(), p.rows);
@@ -169,7 +169,13 @@ Grads conv2d_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_
       }
     }
   });
-  Tensor dw = need_w ? (slots == 1 ? dw_partial : sum(dw_partial, {0})).reshape(weight.shape()) : Tensor();
+  Tensor dw;
+  if (need_w) {  // chunk 0's partial sum += the others', in chunk order
+    float* d0 = dw_partial.device_data<float>();
+    const int64_t size = dw_partial.size(1);
+    for (int64_t c = 1; c < split.chunks; ++c) be.binary(BinaryOp::Add, d0, d0 + c * size, d0, size);
+    dw = dw_partial.slice(0, 0, 1).reshape(weight.shape());
+  }
   return {dx, dw};
 }
 

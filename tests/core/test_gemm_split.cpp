@@ -1,4 +1,4 @@
-// Large products are split over OpenMP threads by rows or by columns (core/backend/cpu_gemm.cpp);
+// Large products are split over the thread pool by rows or by columns (core/backend/cpu_gemm.cpp);
 // every transpose combination must give the single-call answer.
 #include <catch2/catch.hpp>
 
