@@ -86,7 +86,7 @@ int apply(const RuntimeFlags& flags) {
 Device device(const RuntimeFlags& flags) { return parse_device(flags.device); }
 
 void require_cpu(const RuntimeFlags& flags, const std::string& program) {
-  check(flags.device == "cpu", program, "--device ", flags.device, " is not supported: this program runs on the CPU only");
+  check(flags.device == "cpu", program.c_str(), "--device ", flags.device, " is not supported: this program runs on the CPU only");
 }
 
 std::string data_dir(const std::string& data, const std::string& dataset) {
