@@ -1,0 +1,91 @@
+// decode_image (datasets/image_decode.h), the guard in front of stb_image 2.27: a JPEG whose
+// Huffman table claims more than 256 codes (stb 2.27 writes past its tables on it, upstream
+// nothings/stb#1289) is refused before stb sees it, wherever the FF C4 marker sits; the same
+// file without the bad table decodes; a PNG header asking for a huge image is refused before
+// stb allocates; ImageFolder reports such files by name.
+#include <catch2/catch.hpp>
+
+#include "core/error.h"
+#include "data/data_files.h"
+#include "datasets/image_decode.h"
+#include "datasets/image_folder.h"
+
+using namespace qgrad;
+using namespace qgrad::data;
+using Catch::Contains;
+using qgrad::testing::TempDir;
+
+namespace {
+
+// A real 8x8 RGB JPEG from stb_image_write, with varied pixels.
+std::vector<uint8_t> real_jpeg(const TempDir& dir) {
+  const ImageShape rgb{3, 8, 8};
+  std::vector<uint8_t> chw(static_cast<size_t>(rgb.numel()));
+  for (size_t k = 0; k < chw.size(); ++k) chw[k] = static_cast<uint8_t>(17 * k + 5);
+  testing::write_jpg(dir / "real.jpg", rgb, chw);
+  return testing::read_bytes(dir / "real.jpg");
+}
+
+// A DHT segment (FF C4, length, one AC table) whose 16 code counts are given; as many symbol
+// bytes follow as the counts sum to, so the segment is well-formed apart from the sum.
+std::vector<uint8_t> dht(const std::vector<uint8_t>& counts) {
+  size_t codes = 0;
+  for (uint8_t c : counts) codes += c;
+  const size_t length = 2 + 1 + 16 + codes;
+  std::vector<uint8_t> seg = {0xFF, 0xC4, static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length), 0x10};
+  seg.insert(seg.end(), counts.begin(), counts.end());
+  for (size_t i = 0; i < codes; ++i) seg.push_back(static_cast<uint8_t>(i));
+  return seg;
+}
+
+std::vector<uint8_t> insert_at(std::vector<uint8_t> file, size_t at, const std::vector<uint8_t>& seg) {
+  file.insert(file.begin() + static_cast<std::ptrdiff_t>(at), seg.begin(), seg.end());
+  return file;
+}
+
+}  // namespace
+
+TEST_CASE("decode_image: a JPEG Huffman table of more than 256 codes is refused before stb_image", "[data]") {
+  TempDir dir;
+  const std::vector<uint8_t> jpeg = real_jpeg(dir);
+  REQUIRE(decode_image(jpeg.data(), jpeg.size()).pixels != nullptr);
+
+  // 16 x 255 = 4080 codes (issue #1289's file had 654): stb 2.27 would write 4080 code lengths
+  // into a 257-byte array. Right after SOI, and again as the last segment before EOI (where stb
+  // meets it only after decoding the scan).
+  const std::vector<uint8_t> oversized = dht(std::vector<uint8_t>(16, 255));
+  for (size_t at : {size_t{2}, jpeg.size() - 2}) {
+    const std::vector<uint8_t> bad = insert_at(jpeg, at, oversized);
+    const DecodedImage d = decode_image(bad.data(), bad.size());
+    CHECK(d.pixels == nullptr);
+    CHECK_THAT(d.error, Contains("defines 4080 codes") && Contains("nothings/stb#1289"));
+  }
+  // 257 codes is one too many; 256 (the most a table can hold) is stb's to judge.
+  std::vector<uint8_t> counts(16, 0);
+  counts[7] = 255, counts[15] = 2;
+  CHECK_THAT(jpeg_unsafe_for_stb(insert_at(jpeg, 2, dht(counts)).data(), jpeg.size() + dht(counts).size()),
+             Contains("defines 257 codes"));
+  counts[15] = 1;
+  CHECK(jpeg_unsafe_for_stb(insert_at(jpeg, 2, dht(counts)).data(), jpeg.size() + dht(counts).size()).empty());
+}
+
+TEST_CASE("decode_image: a PNG header asking for a huge image is refused before decoding", "[data]") {
+  TempDir dir;
+  const ImageShape gray{1, 2, 3};
+  testing::write_png(dir / "small.png", gray, {1, 2, 3, 4, 5, 6});
+  std::vector<uint8_t> png = testing::read_bytes(dir / "small.png");
+  REQUIRE(decode_image(png.data(), png.size()).pixels != nullptr);
+  // IHDR's width and height (big-endian, bytes 16..23) set to 60000 x 60000.
+  for (size_t at : {size_t{16}, size_t{20}}) png[at] = 0, png[at + 1] = 0, png[at + 2] = 0xEA, png[at + 3] = 0x60;
+  const DecodedImage d = decode_image(png.data(), png.size());
+  CHECK(d.pixels == nullptr);
+  CHECK_THAT(d.error, Contains("60000x60000") && Contains("pixels ImageFolder accepts"));
+}
+
+TEST_CASE("ImageFolder: a JPEG with an oversized Huffman table is an error naming the file", "[data]") {
+  TempDir dir;
+  const std::vector<uint8_t> jpeg = real_jpeg(dir);
+  testing::write_bytes(dir / "set/cat/0.jpg", jpeg);
+  testing::write_bytes(dir / "set/cat/1.jpg", insert_at(jpeg, 2, dht(std::vector<uint8_t>(16, 255))));
+  CHECK_THROWS_WITH(ImageFolder(dir / "set"), Contains("cat/1.jpg") && Contains("nothings/stb#1289"));
+}
