@@ -3,6 +3,8 @@
 # present are left alone, and with --if-missing nothing runs at all when everything is there.
 #   --cross   also the aarch64 cross compiler and qemu-user, for the NEON kernel tests
 #             (scripts/test_neon_qemu.sh; CI always runs them)
+#   --fuzz    also clang, libFuzzer and LLVM's OpenMP runtime, for the fuzz targets (fuzz/,
+#             `make fuzz`, `make fuzz-smoke`; CI runs the smoke run)
 #   Debian/Ubuntu: apt-get (as root, or through sudo)
 #   macOS:         prints the Homebrew line to run
 # Not installed here (optional): libdnnl-dev, which adds oneDNN's int8 matmul as a baseline
@@ -13,6 +15,7 @@ DEBIAN_PACKAGES=(g++ make cmake pkg-config libopenblas-dev catch2 nlohmann-json3
                  python3-dev pybind11-dev python3-numpy python3-pytest
                  python3-nbclient python3-ipykernel python3-matplotlib)
 CROSS_PACKAGES=(g++-aarch64-linux-gnu qemu-user)
+FUZZ_PACKAGES=(clang libfuzzer-14-dev libomp-dev)
 BREW_LINE="brew install cmake pkg-config openblas catch2@2 nlohmann-json stb zlib libomp pybind11 numpy jupyter matplotlib"
 
 quiet=0
@@ -20,7 +23,8 @@ for arg in "$@"; do
   case "$arg" in
     --if-missing) quiet=1 ;;
     --cross) DEBIAN_PACKAGES+=("${CROSS_PACKAGES[@]}") ;;
-    *) echo "install_deps: unknown argument '$arg' (known: --if-missing, --cross)" >&2; exit 2 ;;
+    --fuzz) DEBIAN_PACKAGES+=("${FUZZ_PACKAGES[@]}") ;;
+    *) echo "install_deps: unknown argument '$arg' (known: --if-missing, --cross, --fuzz)" >&2; exit 2 ;;
   esac
 done
 
