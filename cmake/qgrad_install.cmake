@@ -43,13 +43,15 @@ install(FILES ${PROJECT_BINARY_DIR}/qgradConfig.cmake ${PROJECT_BINARY_DIR}/qgra
 # `pkg-config --libs qgrad` links.
 # The prefix is taken relative to the .pc file, so `cmake --install --prefix P` works for any P.
 file(RELATIVE_PATH QGRAD_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+string(REGEX REPLACE "/$" "" QGRAD_PC_UP "${QGRAD_PC_UP}")
 set(QGRAD_PC_PREFIX "\${pcfiledir}/${QGRAD_PC_UP}")
 set(QGRAD_PC_REQUIRES "openblas zlib nlohmann_json")
 set(QGRAD_PC_CFLAGS "")
 set(QGRAD_PC_LIBS "-fopenmp")
 if(QGRAD_WITH_CUDA)
   set(QGRAD_PC_CFLAGS "-DQGRAD_HAVE_CUDA=1 -I${CUDAToolkit_INCLUDE_DIRS}")
-  string(APPEND QGRAD_PC_LIBS " -L${CUDAToolkit_LIBRARY_DIR} -lcublasLt -lcublas -lcudart")
+  # The toolkit's libraries are rarely on the loader's path: the rpath lets the program start.
+  string(APPEND QGRAD_PC_LIBS " -L${CUDAToolkit_LIBRARY_DIR} -Wl,-rpath,${CUDAToolkit_LIBRARY_DIR} -lcublasLt -lcublas -lcudart")
 endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/qgrad.pc.in ${PROJECT_BINARY_DIR}/qgrad.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/qgrad.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

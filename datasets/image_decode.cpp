@@ -1,6 +1,10 @@
 #include "datasets/image_decode.h"
 
+#include <algorithm>
+#include <cctype>
 #include <climits>
+#include <cstdio>
+#include <iterator>
 
 #include "core/error.h"
 
@@ -59,16 +63,39 @@ std::string jpeg_unsafe_for_stb(const uint8_t* b, size_t n) {
   return "";
 }
 
+std::string png_unknown_critical_chunk(const uint8_t* b, size_t n) {
+  static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (n < 8 || !std::equal(signature, signature + 8, b)) return "";
+  auto be32 = [&](size_t at) { return uint32_t{b[at]} << 24 | uint32_t{b[at + 1]} << 16 | uint32_t{b[at + 2]} << 8 | b[at + 3]; };
+  // The chunks stb_image 2.27 decodes (stbi__parse_png_file); CgBI is Apple's variant.
+  static const char* known[] = {"IHDR", "PLTE", "IDAT", "IEND", "CgBI"};
+  for (size_t at = 8; at + 8 <= n;) {
+    const uint32_t length = be32(at);
+    const std::string type(reinterpret_cast<const char*>(b + at + 4), 4);
+    if (type == "IEND") return "";
+    const bool critical = (b[at + 4] & 0x20) == 0;  // an upper-case first letter (PNG spec 5.4)
+    if (critical && std::find(std::begin(known), std::end(known), type) == std::end(known)) {
+      std::string shown;
+      for (unsigned char ch : type) {
+        char hex[5];
+        std::snprintf(hex, sizeof hex, "\\x%02x", ch);
+        shown += std::isprint(ch) ? std::string(1, static_cast<char>(ch)) : std::string(hex);
+      }
+      return cat("PNG chunk '", shown, "' at byte ", at, " is critical and not one stb_image decodes");
+    }
+    at += 12 + size_t{length};
+  }
+  return "";
+}
+
 DecodedImage decode_image(const uint8_t* bytes, size_t size) {
   DecodedImage d;
   if (size > size_t{INT_MAX}) {
     d.error = cat("file is ", size, " bytes, more than stb_image reads (2 GiB)");
     return d;
   }
-  if (stb_reads_as_jpeg(bytes, size)) {
-    d.error = jpeg_unsafe_for_stb(bytes, size);
-    if (!d.error.empty()) return d;
-  }
+  d.error = stb_reads_as_jpeg(bytes, size) ? jpeg_unsafe_for_stb(bytes, size) : png_unknown_critical_chunk(bytes, size);
+  if (!d.error.empty()) return d;
   const int len = static_cast<int>(size);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(bytes, len, &w, &h, &c)) {

@@ -12,6 +12,8 @@ targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(safetensors_fuzz int_model_fuzz idx_fuzz cifar_fuzz image_fuzz)
 # One thread: the inputs are small, and a fuzzer wants every execution alike.
 export QGRAD_NUM_THREADS=1 OMP_NUM_THREADS=1
+# The targets write each input to a scratch file (fuzz/fuzz_util.h): in memory where possible.
+if [[ -z "${TMPDIR:-}" && -d /dev/shm && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 
 bash "$REPO/scripts/fuzz_corpus.sh" "$BUILD" "$BUILD/fuzz-seeds" || exit 1
 mkdir -p "$BUILD/fuzz-artifacts"

@@ -2,7 +2,8 @@
 // Huffman table claims more than 256 codes (stb 2.27 writes past its tables on it, upstream
 // nothings/stb#1289) is refused before stb sees it, wherever the FF C4 marker sits; the same
 // file without the bad table decodes; a PNG header asking for a huge image is refused before
-// stb allocates; ImageFolder reports such files by name.
+// stb allocates; an unknown critical PNG chunk gets a message of qgrad's (stb's is written into
+// a buffer all threads share); ImageFolder reports such files by name.
 #include <catch2/catch.hpp>
 
 #include "core/error.h"
@@ -80,6 +81,23 @@ TEST_CASE("decode_image: a PNG header asking for a huge image is refused before 
   const DecodedImage d = decode_image(png.data(), png.size());
   CHECK(d.pixels == nullptr);
   CHECK_THAT(d.error, Contains("60000x60000") && Contains("pixels ImageFolder accepts"));
+}
+
+TEST_CASE("decode_image: an unknown critical PNG chunk is reported by qgrad, not stb's shared buffer", "[data]") {
+  TempDir dir;
+  const ImageShape gray{1, 2, 3};
+  testing::write_png(dir / "small.png", gray, {1, 2, 3, 4, 5, 6});
+  std::vector<uint8_t> png = testing::read_bytes(dir / "small.png");
+  // After IHDR (8-byte signature + 12 + 13 bytes): an empty chunk of type "\0ABC" (critical:
+  // bit 5 of its first byte is 0) with a dummy CRC. stb 2.27's own message for it would be "".
+  const std::vector<uint8_t> chunk = {0, 0, 0, 0, 0, 'A', 'B', 'C', 1, 2, 3, 4};
+  png.insert(png.begin() + 33, chunk.begin(), chunk.end());
+  const DecodedImage d = decode_image(png.data(), png.size());
+  CHECK(d.pixels == nullptr);
+  CHECK_THAT(d.error, Contains("PNG chunk '\\x00ABC' at byte 33 is critical"));
+  // An unknown ancillary chunk (lower-case first letter) is skipped, as the PNG spec says.
+  png[33 + 4] = 'z';
+  CHECK(decode_image(png.data(), png.size()).pixels != nullptr);
 }
 
 TEST_CASE("ImageFolder: a JPEG with an oversized Huffman table is an error naming the file", "[data]") {
