@@ -85,7 +85,8 @@ std::string png_unknown_critical_chunk(const uint8_t* b, size_t n) {
     }
     at += 12 + size_t{length};
   }
-  return "";
+  // stb reads zeros past the end, i.e. a chunk of type "\0\0\0\0": the same empty message.
+  return "PNG ends before its IEND chunk (truncated, or a chunk length runs past the end)";
 }
 
 DecodedImage decode_image(const uint8_t* bytes, size_t size) {

@@ -33,9 +33,11 @@ std::vector<uint8_t> dht(const std::vector<uint8_t>& counts) {
   size_t codes = 0;
   for (uint8_t c : counts) codes += c;
   const size_t length = 2 + 1 + 16 + codes;
-  std::vector<uint8_t> seg = {0xFF, 0xC4, static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length), 0x10};
-  seg.insert(seg.end(), counts.begin(), counts.end());
-  for (size_t i = 0; i < codes; ++i) seg.push_back(static_cast<uint8_t>(i));
+  std::vector<uint8_t> seg(2 + length);
+  seg[0] = 0xFF, seg[1] = 0xC4, seg[2] = static_cast<uint8_t>(length >> 8), seg[3] = static_cast<uint8_t>(length);
+  seg[4] = 0x10;
+  for (size_t i = 0; i < 16; ++i) seg[5 + i] = counts[i];
+  for (size_t i = 0; i < codes; ++i) seg[21 + i] = static_cast<uint8_t>(i);
   return seg;
 }
 
@@ -76,11 +78,12 @@ TEST_CASE("decode_image: a PNG header asking for a huge image is refused before 
   testing::write_png(dir / "small.png", gray, {1, 2, 3, 4, 5, 6});
   std::vector<uint8_t> png = testing::read_bytes(dir / "small.png");
   REQUIRE(decode_image(png.data(), png.size()).pixels != nullptr);
-  // IHDR's width and height (big-endian, bytes 16..23) set to 60000 x 60000.
-  for (size_t at : {size_t{16}, size_t{20}}) png[at] = 0, png[at + 1] = 0, png[at + 2] = 0xEA, png[at + 3] = 0x60;
+  // IHDR's width and height (big-endian, bytes 16..23) set to 8192 x 8192: 64M pixels, inside
+  // stb's own limit (2^30 bytes) but a 64 MB buffer for a 1 kB file.
+  for (size_t at : {size_t{16}, size_t{20}}) png[at] = 0, png[at + 1] = 0, png[at + 2] = 0x20, png[at + 3] = 0;
   const DecodedImage d = decode_image(png.data(), png.size());
   CHECK(d.pixels == nullptr);
-  CHECK_THAT(d.error, Contains("60000x60000") && Contains("pixels ImageFolder accepts"));
+  CHECK_THAT(d.error, Contains("8192x8192") && Contains("pixels ImageFolder accepts"));
 }
 
 TEST_CASE("decode_image: an unknown critical PNG chunk is reported by qgrad, not stb's shared buffer", "[data]") {
@@ -98,6 +101,12 @@ TEST_CASE("decode_image: an unknown critical PNG chunk is reported by qgrad, not
   // An unknown ancillary chunk (lower-case first letter) is skipped, as the PNG spec says.
   png[33 + 4] = 'z';
   CHECK(decode_image(png.data(), png.size()).pixels != nullptr);
+  // Cut before IEND (its 12 bytes), or with that chunk's length running past the end: stb reads
+  // zeros, a chunk of type 0, whose message would be "" too.
+  std::vector<uint8_t> cut(png.begin(), png.end() - 12);
+  CHECK_THAT(decode_image(cut.data(), cut.size()).error, Contains("PNG ends before its IEND chunk"));
+  png[33 + 2] = 0x7F;
+  CHECK_THAT(decode_image(png.data(), png.size()).error, Contains("PNG ends before its IEND chunk"));
 }
 
 TEST_CASE("ImageFolder: a JPEG with an oversized Huffman table is an error naming the file", "[data]") {
