@@ -9,19 +9,16 @@ include(CMakePackageConfigHelpers)
 
 set(QGRAD_VERSION 0.1.0)
 set(QGRAD_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/qgrad)
-# Inside the tree the headers are found from the repository root, installed from include/qgrad;
-# stb_image is only needed to build the library (and its tests), not by a program using it.
-set_target_properties(qgrad PROPERTIES INTERFACE_INCLUDE_DIRECTORIES
-  "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR};${STB_IMAGE_INCLUDE_DIR}>;$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/qgrad>")
+# The installed headers' folder matches the target's $<INSTALL_INTERFACE:include/qgrad> (top level).
 # The headers use C++20, so a program including them must compile as C++20 too.
 target_compile_features(qgrad PUBLIC cxx_std_20)
 
 install(TARGETS qgrad EXPORT qgradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY core nn datasets quant DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qgrad
+install(DIRECTORY core nn datasets quant DESTINATION include/qgrad
         FILES_MATCHING PATTERN "*.h")
-install(FILES qgrad.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/qgrad)
+install(FILES qgrad.h DESTINATION include/qgrad)
 install(EXPORT qgradTargets NAMESPACE qgrad:: DESTINATION ${QGRAD_INSTALL_CMAKEDIR})
 
 # The config re-finds what the static library links (the same packages the top level requires),
