@@ -42,7 +42,7 @@ install(FILES ${PROJECT_BINARY_DIR}/qgradConfig.cmake ${PROJECT_BINARY_DIR}/qgra
 file(RELATIVE_PATH QGRAD_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 string(REGEX REPLACE "/$" "" QGRAD_PC_UP "${QGRAD_PC_UP}")
 set(QGRAD_PC_PREFIX "\${pcfiledir}/${QGRAD_PC_UP}")
-set(QGRAD_PC_REQUIRES "openblas zlib nlohmann_json")
+set(QGRAD_PC_REQUIRES "openblas zlib nlohmann_json libjpeg")
 set(QGRAD_PC_CFLAGS "")
 set(QGRAD_PC_LIBS "-fopenmp")
 if(QGRAD_WITH_CUDA)

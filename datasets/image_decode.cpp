@@ -1,67 +1,133 @@
 #include "datasets/image_decode.h"
 
+#include <jpeglib.h>
+
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 
 #include "core/error.h"
 
-// stb_image's implementation is compiled here, once for the library, with only the formats
-// ImageFolder accepts.
+// stb_image's implementation is compiled here, once for the library, for PNG only: JPEGs go to
+// libjpeg-turbo (image_decode.h says why).
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #include <stb_image.h>
 
 namespace qgrad::data {
 namespace {
 
 // ImageFolder holds small training images; a header claiming more pixels than this is refused
-// before stb allocates for it (a crafted 1-kB PNG header can otherwise ask for gigabytes).
+// before a decoder allocates for it (a crafted 1-kB header can otherwise ask for gigabytes).
 constexpr int64_t kMaxPixels = int64_t{1} << 24;
+// A progressive JPEG may hold any number of scans, each a pass over the whole image: a few kB
+// of them take minutes. libjpeg-turbo's own fuzzers stop at 500; real files have about 10.
+constexpr int kMaxJpegScans = 500;
 
-// stb takes a file for a JPEG when its first marker is SOI: 0xFF, any number of 0xFF fill
-// bytes, then 0xD8 (stbi__get_marker). Only such files reach stb's JPEG decoder.
-bool stb_reads_as_jpeg(const uint8_t* b, size_t n) {
-  if (n == 0 || b[0] != 0xFF) return false;
-  size_t i = 1;
-  while (i < n && b[i] == 0xFF) ++i;
-  return i < n && b[i] == 0xD8;
+std::string too_many_pixels(int64_t h, int64_t w) {
+  return cat("image is ", h, "x", w, ", more than the ", kMaxPixels, " pixels ImageFolder accepts");
+}
+
+// libjpeg reports errors by calling error_exit, which must not return: it jumps back into
+// decode_jpeg with the message.
+struct JpegErrors {
+  jpeg_error_mgr mgr;
+  jpeg_progress_mgr progress;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+[[noreturn]] void jpeg_fail(j_common_ptr cinfo) {
+  auto* e = reinterpret_cast<JpegErrors*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, e->message);
+  std::longjmp(e->jump, 1);
+}
+
+void jpeg_ignore_warning(j_common_ptr, int) {}
+
+void jpeg_limit_scans(j_common_ptr cinfo) {
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxJpegScans) {
+    auto* e = reinterpret_cast<JpegErrors*>(cinfo->err);
+    std::snprintf(e->message, sizeof e->message, "more than %d progressive scans", kMaxJpegScans);
+    std::longjmp(e->jump, 1);
+  }
+}
+
+// Gray JPEGs give one channel, all others RGB (three), as stb_image did. Only trivially
+// destructible objects live between setjmp and longjmp.
+DecodedImage decode_jpeg(const uint8_t* bytes, size_t size) {
+  DecodedImage d;
+  jpeg_decompress_struct cinfo;
+  JpegErrors errors;
+  uint8_t* volatile out = nullptr;
+  cinfo.err = jpeg_std_error(&errors.mgr);
+  errors.mgr.error_exit = jpeg_fail;
+  errors.mgr.emit_message = jpeg_ignore_warning;  // corrupt data is decoded as far as it goes
+  errors.progress.progress_monitor = jpeg_limit_scans;
+  if (setjmp(errors.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    std::free(out);
+    d.error = cat("JPEG: ", errors.message);
+    return d;
+  }
+  jpeg_create_decompress(&cinfo);
+  cinfo.progress = &errors.progress;
+  jpeg_mem_src(&cinfo, bytes, static_cast<unsigned long>(size));
+  jpeg_read_header(&cinfo, TRUE);
+  if (int64_t{cinfo.image_width} * cinfo.image_height > kMaxPixels) {
+    d.error = too_many_pixels(cinfo.image_height, cinfo.image_width);
+    jpeg_destroy_decompress(&cinfo);
+    return d;
+  }
+  cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  const size_t row = size_t{cinfo.output_width} * static_cast<size_t>(cinfo.output_components);
+  out = static_cast<uint8_t*>(std::malloc(row * cinfo.output_height));
+  if (!out) {
+    std::snprintf(errors.message, sizeof errors.message, "out of memory");
+    std::longjmp(errors.jump, 1);
+  }
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW line = out + size_t{cinfo.output_scanline} * row;
+    jpeg_read_scanlines(&cinfo, &line, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  d.shape = {cinfo.output_components, cinfo.output_height, cinfo.output_width};
+  jpeg_destroy_decompress(&cinfo);
+  d.pixels = {out, std::free};
+  return d;
+}
+
+DecodedImage decode_png(const uint8_t* bytes, size_t size) {
+  DecodedImage d;
+  d.error = png_unknown_critical_chunk(bytes, size);
+  if (!d.error.empty()) return d;
+  const int len = static_cast<int>(size);
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(bytes, len, &w, &h, &c)) {
+    d.error = stbi_failure_reason() ? stbi_failure_reason() : "not a PNG file";
+    return d;
+  }
+  if (int64_t{w} * h > kMaxPixels) {
+    d.error = too_many_pixels(h, w);
+    return d;
+  }
+  d.pixels = {stbi_load_from_memory(bytes, len, &w, &h, &c, 0), stbi_image_free};
+  if (!d.pixels) {
+    d.error = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
+    return d;
+  }
+  d.shape = {c, h, w};
+  return d;
 }
 
 }  // namespace
-
-std::string jpeg_unsafe_for_stb(const uint8_t* b, size_t n) {
-  // stb reads a 0 for every byte past the end of the buffer (stbi__get8), so this does too.
-  auto at = [&](size_t i) -> unsigned { return i < n ? b[i] : 0u; };
-  // Every FF C4 pair, not only those a marker walk would reach: wherever stb's own walk (with
-  // its fill bytes, padding and resynchronisation after a scan) lands, it is on one of these.
-  // An FF C4 inside other segments' payload is checked too; the price is that a file whose
-  // payload happens to look like an oversized table is refused, which no encoder writes.
-  for (size_t p = 0; p + 1 < n; ++p) {
-    if (b[p] != 0xFF || b[p + 1] != 0xC4) continue;
-    // As stbi__process_marker's DHT case reads it: a length L, then tables while L > 0, each a
-    // class/id byte, 16 counts and as many symbols as the counts sum to.
-    size_t q = p + 2;
-    int64_t left = int64_t(at(q) << 8 | at(q + 1)) - 2;
-    q += 2;
-    while (left > 0) {
-      const unsigned table_class = at(q) >> 4, table_id = at(q) & 15;
-      if (table_class > 1 || table_id > 3) break;  // stb stops here with "bad DHT header"
-      unsigned codes = 0;
-      for (size_t i = 0; i < 16; ++i) codes += at(q + 1 + i);
-      if (codes > 256)
-        return cat("JPEG Huffman table (DHT segment at byte ", p, ") defines ", codes,
-                   " codes, more than the 256 a table can hold (refused: stb_image 2.27 would write past its "
-                   "tables, upstream issue nothings/stb#1289)");
-      q += 17 + codes;
-      left -= 17 + int64_t{codes};
-    }
-  }
-  return "";
-}
 
 std::string png_unknown_critical_chunk(const uint8_t* b, size_t n) {
   static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
@@ -90,30 +156,13 @@ std::string png_unknown_critical_chunk(const uint8_t* b, size_t n) {
 }
 
 DecodedImage decode_image(const uint8_t* bytes, size_t size) {
-  DecodedImage d;
   if (size > size_t{INT_MAX}) {
-    d.error = cat("file is ", size, " bytes, more than stb_image reads (2 GiB)");
+    DecodedImage d;
+    d.error = cat("file is ", size, " bytes, more than the decoders read (2 GiB)");
     return d;
   }
-  d.error = stb_reads_as_jpeg(bytes, size) ? jpeg_unsafe_for_stb(bytes, size) : png_unknown_critical_chunk(bytes, size);
-  if (!d.error.empty()) return d;
-  const int len = static_cast<int>(size);
-  int w = 0, h = 0, c = 0;
-  if (!stbi_info_from_memory(bytes, len, &w, &h, &c)) {
-    d.error = stbi_failure_reason() ? stbi_failure_reason() : "not a PNG or JPEG file";
-    return d;
-  }
-  if (int64_t{w} * h > kMaxPixels) {
-    d.error = cat("image is ", h, "x", w, ", more than the ", kMaxPixels, " pixels ImageFolder accepts");
-    return d;
-  }
-  d.pixels = {stbi_load_from_memory(bytes, len, &w, &h, &c, 0), stbi_image_free};
-  if (!d.pixels) {
-    d.error = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
-    return d;
-  }
-  d.shape = {c, h, w};
-  return d;
+  if (size >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) return decode_jpeg(bytes, size);  // SOI
+  return decode_png(bytes, size);
 }
 
 }  // namespace qgrad::data

@@ -11,12 +11,12 @@
 # column to `make bench-kernels` (bench/onednn/); nothing else uses it.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(g++ make cmake pkg-config libopenblas-dev catch2 nlohmann-json3-dev libstb-dev zlib1g-dev
+DEBIAN_PACKAGES=(g++ make cmake pkg-config libopenblas-dev catch2 nlohmann-json3-dev libstb-dev libjpeg62-turbo-dev zlib1g-dev
                  python3-dev pybind11-dev python3-numpy python3-pytest
                  python3-nbclient python3-ipykernel python3-matplotlib)
 CROSS_PACKAGES=(g++-aarch64-linux-gnu qemu-user)
 FUZZ_PACKAGES=(clang libfuzzer-14-dev libomp-dev)
-BREW_LINE="brew install cmake pkg-config openblas catch2@2 nlohmann-json stb zlib libomp pybind11 numpy jupyter matplotlib"
+BREW_LINE="brew install cmake pkg-config openblas catch2@2 nlohmann-json stb jpeg-turbo zlib libomp pybind11 numpy jupyter matplotlib"
 
 quiet=0
 for arg in "$@"; do
@@ -36,7 +36,7 @@ fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "qgrad: no apt/dpkg here. Install with your package manager: a C++20 compiler with OpenMP," >&2
-  echo "  CMake >= 3.20, pkg-config, OpenBLAS (cblas), Catch2 v2, nlohmann/json, stb, zlib," >&2
+  echo "  CMake >= 3.20, pkg-config, OpenBLAS (cblas), Catch2 v2, nlohmann/json, stb, libjpeg, zlib," >&2
   echo "  Python 3 headers, pybind11, NumPy and pytest (for the Python package), nbclient," >&2
   echo "  ipykernel and matplotlib (to run the notebooks)." >&2
   exit 0
