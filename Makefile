@@ -1,6 +1,7 @@
 # Friendly front for CMake. `make` builds, `make test` builds and runs every test,
 # `make bench` runs the benchmarks, `make test-sanitize` runs the tests under ASan+UBSan,
-# `make data` fetches MNIST and CIFAR-10 into data/ (QGRAD_DATA_MIRROR names a local mirror).
+# `make data` fetches MNIST and CIFAR-10 into data/ (QGRAD_DATA_MIRROR names a local mirror),
+# `make fuzz` / `make fuzz-smoke` run the libFuzzer targets (fuzz/README.md).
 BUILD      ?= build
 SAN_BUILD  ?= build-sanitize
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -16,8 +17,9 @@ all: deps
 deps:
 	@bash scripts/install_deps.sh --if-missing
 
+# The last line says which tests were skipped and why (scripts/ctest_summary.sh).
 test: all
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	@bash scripts/ctest_summary.sh $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 test-sanitize: deps
 	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQGRAD_SANITIZE=ON $(CMAKE_ARGS)
@@ -65,7 +67,7 @@ demo: all
 	    --markdown $(DEMO_DIR)/quant_report.md
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 
 # Executes every tutorial in notebooks/ in place, storing its outputs and plots (the tests run
 # them on copies instead). NOTEBOOKS=notebooks/02_*.ipynb runs a selection.
@@ -102,3 +104,21 @@ bench-python: all
 .PHONY: bench-inference
 bench-inference: all
 	@bash bench/bench_inference.sh --build $(BUILD) $(INFERENCE_ARGS)
+
+# --- fuzz: the libFuzzer targets in fuzz/ (clang, ASan+UBSan, coverage-instrumented library) in
+# their own build folder, each run for FUZZ_SECONDS from seeds made from real data (data/ or
+# $$QGRAD_DATA_MIRROR) plus the corpus earlier runs grew. fuzz-smoke: 20 s per target (CI).
+# FUZZ_TARGETS=image_fuzz runs one. fuzz/README.md has the details.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+.PHONY: fuzz fuzz-smoke fuzz-build
+fuzz-build:
+	@bash scripts/install_deps.sh --if-missing --fuzz
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DQGRAD_SANITIZE=ON -DQGRAD_FUZZ=ON -DQGRAD_CUDA=OFF -DQGRAD_PYTHON=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target qgrad_fuzzers
+fuzz: fuzz-build
+	bash scripts/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-build
+	bash scripts/run_fuzz.sh $(FUZZ_BUILD) 20 $(FUZZ_TARGETS)

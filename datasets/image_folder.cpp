@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <memory>
+#include <fstream>
+#include <iterator>
 
 #include "core/error.h"
-
-// stb_image's implementation is compiled here, once for the library, with only the formats
-// ImageFolder accepts.
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#include <stb_image.h>
+#include "datasets/image_decode.h"
 
 namespace qgrad::data {
 namespace {
@@ -38,19 +33,18 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, bool want_dirs) {
   return out;
 }
 
-struct Decoded {
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels{nullptr, stbi_image_free};  // H*W*C interleaved
-  ImageShape shape;
-  std::string error;  // stb's reason when decoding failed
-};
+using Decoded = DecodedImage;
 
+// Never throws (it runs inside the OpenMP loop): a file that cannot be read is a Decoded error.
 Decoded decode(const fs::path& file) {
-  Decoded d;
-  int w = 0, h = 0, c = 0;
-  d.pixels.reset(stbi_load(file.c_str(), &w, &h, &c, 0));
-  if (!d.pixels) d.error = stbi_failure_reason() ? stbi_failure_reason() : "unknown error";
-  d.shape = {c, h, w};
-  return d;
+  std::ifstream in(file, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    Decoded d;
+    d.error = "cannot read the file";
+    return d;
+  }
+  return decode_image(bytes.data(), bytes.size());
 }
 
 // Checks a decoded image against the wanted shape; "" when it fits, else why not.
@@ -62,7 +56,7 @@ std::string mismatch(const Decoded& d, const ImageShape& want) {
 }
 
 // stb gives H x W x C interleaved; the dataset stores C x H x W planes.
-void to_planar(const stbi_uc* hwc, const ImageShape& s, uint8_t* chw) {
+void to_planar(const uint8_t* hwc, const ImageShape& s, uint8_t* chw) {
   const int64_t plane = s.height * s.width;
   for (int64_t p = 0; p < plane; ++p)
     for (int64_t c = 0; c < s.channels; ++c) chw[c * plane + p] = hwc[p * s.channels + c];

@@ -155,7 +155,11 @@ SafeTensors load_safetensors(const std::string& path) {
     std::string name;
   };
   std::vector<Range> ranges;
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {
+    // Named references, not a structured binding: the `bad` lambda below captures `name`, which
+    // C++20 allows for bindings but clang accepts only from version 16 (the fuzz build's is 14).
+    const std::string& name = item.key();
+    const json& entry = item.value();
     if (name == kMetadataKey) {
       check(entry.is_object(), op, path, ": __metadata__ must be an object of strings");
       for (const auto& [key, value] : entry.items()) {

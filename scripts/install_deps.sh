@@ -3,24 +3,28 @@
 # present are left alone, and with --if-missing nothing runs at all when everything is there.
 #   --cross   also the aarch64 cross compiler and qemu-user, for the NEON kernel tests
 #             (scripts/test_neon_qemu.sh; CI always runs them)
+#   --fuzz    also clang, libFuzzer and LLVM's OpenMP runtime, for the fuzz targets (fuzz/,
+#             `make fuzz`, `make fuzz-smoke`; CI runs the smoke run)
 #   Debian/Ubuntu: apt-get (as root, or through sudo)
 #   macOS:         prints the Homebrew line to run
 # Not installed here (optional): libdnnl-dev, which adds oneDNN's int8 matmul as a baseline
 # column to `make bench-kernels` (bench/onednn/); nothing else uses it.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(g++ make cmake pkg-config libopenblas-dev catch2 nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev
+DEBIAN_PACKAGES=(g++ make cmake pkg-config libopenblas-dev catch2 nlohmann-json3-dev libcli11-dev libstb-dev libjpeg62-turbo-dev zlib1g-dev
                  python3-dev pybind11-dev python3-numpy python3-pytest
                  python3-nbclient python3-ipykernel python3-matplotlib)
 CROSS_PACKAGES=(g++-aarch64-linux-gnu qemu-user)
-BREW_LINE="brew install cmake pkg-config openblas catch2@2 nlohmann-json cli11 stb zlib libomp pybind11 numpy jupyter matplotlib"
+FUZZ_PACKAGES=(clang libfuzzer-14-dev libomp-dev)
+BREW_LINE="brew install cmake pkg-config openblas catch2@2 nlohmann-json cli11 stb jpeg-turbo zlib libomp pybind11 numpy jupyter matplotlib"
 
 quiet=0
 for arg in "$@"; do
   case "$arg" in
     --if-missing) quiet=1 ;;
     --cross) DEBIAN_PACKAGES+=("${CROSS_PACKAGES[@]}") ;;
-    *) echo "install_deps: unknown argument '$arg' (known: --if-missing, --cross)" >&2; exit 2 ;;
+    --fuzz) DEBIAN_PACKAGES+=("${FUZZ_PACKAGES[@]}") ;;
+    *) echo "install_deps: unknown argument '$arg' (known: --if-missing, --cross, --fuzz)" >&2; exit 2 ;;
   esac
 done
 
@@ -32,7 +36,7 @@ fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "qgrad: no apt/dpkg here. Install with your package manager: a C++20 compiler with OpenMP," >&2
-  echo "  CMake >= 3.20, pkg-config, OpenBLAS (cblas), Catch2 v2, nlohmann/json, CLI11, stb, zlib," >&2
+  echo "  CMake >= 3.20, pkg-config, OpenBLAS (cblas), Catch2 v2, nlohmann/json, CLI11, stb, libjpeg, zlib," >&2
   echo "  Python 3 headers, pybind11, NumPy and pytest (for the Python package), nbclient," >&2
   echo "  ipykernel and matplotlib (to run the notebooks)." >&2
   exit 0

@@ -1,7 +1,7 @@
 """Checkpoints between the C++ programs and Python: mnist_cnn trains and saves, Python loads the
 file into the zoo's LeNet-5 and gets the program's test accuracy; Python trains further, saves,
-and the `evaluate` program reports the accuracy Python computed. Needs the MNIST mirror
-($QGRAD_DATA_MIRROR) and the example programs ($QGRAD_BUILD_DIR/examples), else skipped."""
+and the `evaluate` program reports the accuracy Python computed. Needs real MNIST
+($QGRAD_DATA_MIRROR, else data/ from `make data`) and the example programs ($QGRAD_BUILD_DIR/examples), else skipped."""
 import os
 import re
 import subprocess
@@ -9,6 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
+import mnist_data
 import qgrad
 from qgrad import data, nn
 
@@ -17,12 +18,12 @@ MEAN, STD = 0.1307, 0.3081
 
 @pytest.fixture(scope="module")
 def env():
-    mirror, build = os.environ.get("QGRAD_DATA_MIRROR"), os.environ.get("QGRAD_BUILD_DIR")
-    if not mirror:
-        pytest.skip("QGRAD_DATA_MIRROR is not set (the offline data mirror, holding mnist/*.gz)")
+    mnist, build = mnist_data.mnist_dir(), os.environ.get("QGRAD_BUILD_DIR")
+    if mnist is None:
+        pytest.skip(mnist_data.SKIP_REASON)
     if not build or not os.access(os.path.join(build, "examples", "mnist_cnn"), os.X_OK):
         pytest.skip("QGRAD_BUILD_DIR/examples/mnist_cnn not found (set QGRAD_BUILD_DIR to the build folder)")
-    return os.path.join(mirror, "mnist"), os.path.join(build, "examples")
+    return str(mnist), os.path.join(build, "examples")
 
 
 def run(program, *args):

@@ -1,11 +1,12 @@
 """qgrad.data: Dataset from NumPy, the DataLoader's batches, normalization, shuffling and
-keep-alive, and MNIST from the offline mirror ($QGRAD_DATA_MIRROR, skipped when unset)."""
+keep-alive, and real MNIST ($QGRAD_DATA_MIRROR, else data/ from `make data`; skipped without)."""
 import gc
 import os
 
 import numpy as np
 import pytest
 
+import mnist_data
 import qgrad
 from qgrad import data
 
@@ -112,10 +113,10 @@ def test_loader_keeps_dataset_alive():
 
 
 def mnist_dir():
-    mirror = os.environ.get("QGRAD_DATA_MIRROR")
-    if not mirror:
-        pytest.skip("QGRAD_DATA_MIRROR is not set (the offline data mirror, holding mnist/*.gz)")
-    return os.path.join(mirror, "mnist")
+    folder = mnist_data.mnist_dir()
+    if folder is None:
+        pytest.skip(mnist_data.SKIP_REASON)
+    return str(folder)
 
 
 def test_mnist_from_mirror():

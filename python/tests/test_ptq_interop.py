@@ -10,8 +10,8 @@ computes them, eval mode, no graph), converted and saved with the metadata ptq
 writes. The two files must hold byte-equal tensors and identical metadata (hence identical
 files).
 
-Needs QGRAD_BUILD_DIR (the examples built) and QGRAD_DATA_MIRROR (with mnist/*.gz); skipped
-otherwise.
+Needs QGRAD_BUILD_DIR (the examples built) and real MNIST (QGRAD_DATA_MIRROR, else data/ from
+`make data`); skipped otherwise.
 """
 import gzip
 import json
@@ -23,17 +23,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mnist_data
 import qgrad
 from qgrad import quant
 
 BUILD = os.environ.get("QGRAD_BUILD_DIR")
-MIRROR = os.environ.get("QGRAD_DATA_MIRROR")
-MNIST = Path(MIRROR) / "mnist" if MIRROR else None
+MNIST = mnist_data.mnist_dir()
 
 
 def _missing():
-    if not BUILD or not MIRROR:
-        return "QGRAD_BUILD_DIR and QGRAD_DATA_MIRROR must be set"
+    if MNIST is None:
+        return mnist_data.SKIP_REASON
+    if not BUILD:
+        return "QGRAD_BUILD_DIR must be set"
     for prog in ("mnist_cnn", "ptq"):
         if not (Path(BUILD) / "examples" / prog).exists():
             return f"{BUILD}/examples/{prog} is not built"

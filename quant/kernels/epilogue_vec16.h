@@ -55,9 +55,11 @@ static inline void column_params(const QGemmCall& c, int64_t j0, int64_t cols, C
 // Vectors go by pointer: by value, GCC warns that the ABI for 64-byte vector arguments depends on
 // -mavx512f, although nothing here crosses a translation unit.
 // (GCC 12 reports the intrinsics' internal "undefined" operand as maybe-uninitialized: a known
-// false positive, silenced for these three helpers only.)
+// false positive, silenced for these three helpers only; clang has no such warning.)
 #pragma GCC diagnostic push
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // lanes 0-7 and 8-15 of v, sign-extended to int64
 static inline void widen(const I32x16& v, I64x8* lo, I64x8* hi) {
 #if defined(__AVX512F__)

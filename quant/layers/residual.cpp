@@ -34,8 +34,10 @@ nn::ModulePtr child_named(const nn::Module& m, const std::string& name) {
 
 size_t prepare(PrepareStep& s) {
   const nn::ModulePtr& m = s.kids[s.i].second;
-  const bool block_relu = m && typeid(*m) == typeid(nn::BasicBlock);
-  if (!m || !(block_relu || typeid(*m) == typeid(nn::Residual))) return 0;
+  if (!m) return 0;
+  const nn::Module& layer = *m;  // typeid of a reference: clang warns on typeid(*m)'s call
+  const bool block_relu = typeid(layer) == typeid(nn::BasicBlock);
+  if (!(block_relu || typeid(layer) == typeid(nn::Residual))) return 0;
   const std::string name = s.name(s.i);
   const LayerQConfig& c = s.config.for_module(name);
   s.quantize_input(c);

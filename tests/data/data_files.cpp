@@ -31,6 +31,13 @@ TempDir::~TempDir() {
 
 static void make_parent(const std::string& path) { fs::create_directories(fs::path(path).parent_path()); }
 
+std::string real_mnist_dir() {
+  const char* mirror = std::getenv("QGRAD_DATA_MIRROR");
+  const std::string dir = (mirror && *mirror ? std::string(mirror) : std::string(QGRAD_SOURCE_DIR) + "/data") + "/mnist";
+  std::error_code ec;
+  return fs::exists(dir + "/t10k-labels-idx1-ubyte.gz", ec) ? dir : "";
+}
+
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);

@@ -25,6 +25,10 @@ class TempDir {
 
 std::vector<uint8_t> read_bytes(const std::string& path);  // the raw bytes, no gunzipping
 
+// The folder holding real MNIST's .gz files: $QGRAD_DATA_MIRROR/mnist when that variable is set,
+// else the repository's data/mnist (filled by `make data`); "" when it holds no MNIST.
+std::string real_mnist_dir();
+
 // Each writer creates the missing parent folders of path.
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes);  // through zlib's gz* API

@@ -1,7 +1,7 @@
 // MNIST: synthetic IDX files (plain and gzipped) load with exact pixels and labels; every kind
 // of broken file is rejected with a message naming the file; another IDX data set is named by
 // its folder and normalized by its own training images' statistics, never MNIST's; the real
-// test set loads when the offline mirror is available (QGRAD_DATA_MIRROR).
+// test set loads when the offline mirror (QGRAD_DATA_MIRROR) or the repository's data/ holds it.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -202,14 +202,14 @@ TEST_CASE("MNIST: hostile files are rejected naming the file and the problem", "
   }
 }
 
-// The real MNIST test set from the offline mirror: CI points QGRAD_DATA_MIRROR at it.
+// The real MNIST test set: CI points QGRAD_DATA_MIRROR at the offline mirror.
 TEST_CASE("MNIST: the real test set has 10,000 images with the known label counts", "[data][e2e]") {
-  const char* mirror = std::getenv("QGRAD_DATA_MIRROR");
-  if (!mirror || !*mirror) {
-    WARN("QGRAD_DATA_MIRROR is not set; skipping the real-MNIST check (set it to a folder holding mnist/*.gz)");
+  const std::string dir = testing::real_mnist_dir();
+  if (dir.empty()) {
+    WARN("skipping the real-MNIST check: no MNIST (run make data or set QGRAD_DATA_MIRROR)");
     return;
   }
-  MNIST test(std::string(mirror) + "/mnist", Split::Test);
+  MNIST test(dir, Split::Test);
   REQUIRE(test.size() == 10000);
   CHECK(test.shape() == ImageShape{1, 28, 28});
   std::vector<int> counts(10, 0);

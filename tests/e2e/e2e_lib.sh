@@ -1,19 +1,21 @@
-# Shared by the end-to-end tests (sourced, not run): finds the MNIST mirror or skips, makes a
-# temporary folder that is removed on exit, and counts failed expectations.
+# Shared by the end-to-end tests (sourced, not run): finds MNIST or skips, makes a temporary
+# folder that is removed on exit, and counts failed expectations.
 #   source e2e_lib.sh; require_mnist_mirror; expect "what" test ...; ...; finish
-# A test exits 77 (CTest's SKIP_RETURN_CODE) when QGRAD_DATA_MIRROR does not hold mnist/*.gz,
-# 1 when an expectation failed, 0 otherwise. A relative QGRAD_DATA_MIRROR is taken relative to
-# the working directory, which CMake sets to the repository root (as for `make demo`).
+# MNIST's .gz files are taken from $QGRAD_DATA_MIRROR/mnist when it is set, else from the
+# repository's data/mnist (where `make data` and `make demo` put them). A test exits 77 (CTest's
+# SKIP_RETURN_CODE) when neither holds them, 1 when an expectation failed, 0 otherwise. A relative
+# QGRAD_DATA_MIRROR is taken relative to the working directory, which CMake sets to the repository
+# root (as for `make demo`).
 set -uo pipefail
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 failures=0
 
-require_mnist_mirror() {  # sets MNIST to the mirror's mnist folder, or exits 77
-  local mirror="${QGRAD_DATA_MIRROR:-}"
-  if [[ -z "$mirror" || ! -f "$mirror/mnist/t10k-labels-idx1-ubyte.gz" ]]; then
-    echo "QGRAD_DATA_MIRROR does not name a folder with mnist/*.gz; skipping this end-to-end test"
+require_mnist_mirror() {  # sets MNIST to the folder holding MNIST's .gz files, or exits 77
+  local mirror="${QGRAD_DATA_MIRROR:-$E2E_DIR/../../data}"
+  if [[ ! -f "$mirror/mnist/t10k-labels-idx1-ubyte.gz" ]]; then
+    echo "skipped: no MNIST (run make data or set QGRAD_DATA_MIRROR)"
     exit 77
   fi
   MNIST="$(cd "$mirror/mnist" && pwd)"
