@@ -72,7 +72,7 @@ CLI::Validator writable_file() {
 }
 
 void add_runtime_flags(CLI::App& app, RuntimeFlags& flags) {
-  app.add_option("--threads", flags.threads, "threads for OpenMP and OpenBLAS (0: QGRAD_NUM_THREADS or all cores)")
+  app.add_option("--threads", flags.threads, "worker threads (0: QGRAD_NUM_THREADS or all cores)")
       ->check(integer_in(0, 1024));
   app.add_option("--device", flags.device, "where the model runs: cpu, or cuda (a GPU, when qgrad was built with CUDA)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
