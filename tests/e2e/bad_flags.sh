@@ -6,7 +6,8 @@
 # --limit-train meant "default"), a non-finite --lr, --momentum >= 1, a --save into a folder that
 # does not exist (found only after the first epoch before); for cifar_cnn: --epochs 0; for
 # evaluate: no --model, a folder as --model; for qat: --epochs -2 (trained 0 epochs); for
-# inspect: --bins 2000000000 (allocated without limit). Each must exit non-zero (not by a
+# inspect: --bins 2000000000 (allocated without limit); --device: an unknown name, cuda for a
+# CPU-only program, cuda without a GPU. Each must exit non-zero (not by a
 # signal) and say on stderr what was wrong, naming the flag, value or path.
 #   usage: bad_flags.sh path/to/mnist_mlp path/to/evaluate path/to/cifar_cnn path/to/qat path/to/inspect
 source "$(dirname "$0")/e2e_lib.sh"
@@ -57,6 +58,14 @@ expect "save_no_folder: no epoch ran" test ! -s "$WORK/save_no_folder.out"
 bad_command cifar_epochs_0 "--epochs: expects an integer from 1 to 1000000, got 0" "$CIFAR_CNN" --epochs 0
 
 bad_command evaluate_no_model "--model is required" "$EVALUATE"
+# --device: an unknown name; a CPU-only program asked for cuda; cuda where no GPU is visible (or
+# in a build without the CUDA backend) fails before any data is read, saying why.
+bad_command device_unknown "--device: tpu not in {cpu,cuda}" "$MNIST_MLP" "${NO_DATA[@]}" --device tpu
+bad_command inspect_device_cuda "--device cuda is not supported: this program runs on the CPU only" \
+  "$INSPECT" --device cuda --model "$0"
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  bad_command device_cuda_no_gpu "device 'cuda' is not available" "$MNIST_MLP" "${NO_DATA[@]}" --device cuda
+fi
 bad_command evaluate_model_dir "--model: $WORK is a directory, not a file" "$EVALUATE" --model "$WORK"
 bad_command evaluate_model_missing "--model: no such file: $WORK/none.safetensors" \
   "$EVALUATE" --model "$WORK/none.safetensors"
