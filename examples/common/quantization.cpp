@@ -13,7 +13,6 @@
 #include "core/ops/reduce.h"
 #include "quant/fakequant/fake_quantize_module.h"
 #include "datasets/data_loader.h"
-#include "examples/common/finite.h"
 #include "examples/common/models.h"
 #include "examples/common/task.h"
 #include "nn/checkpoint.h"
@@ -26,7 +25,6 @@ FloatModel load_float_model(const std::string& path) {
   auto it = ckpt.metadata.find("arch");
   check(it != ckpt.metadata.end(), "load_float_model", path,
         ": no 'arch' in the checkpoint's metadata; it was not written by a qgrad training program");
-  require_finite(ckpt.model, path);
   FloatModel f{it->second, dataset_of(it->second), make_model(it->second, 0)};
   f.model->load_state_dict(ckpt.model);
   return f;

@@ -22,7 +22,7 @@ struct FloatModel {
   std::shared_ptr<nn::Sequential> model;
 };
 // The model a training program saved at path (its "arch" metadata names the architecture).
-// Refuses weights that hold a NaN or infinity (a diverged training run).
+// Weights holding a NaN or infinity (a diverged run) are refused by nn::read_checkpoint.
 FloatModel load_float_model(const std::string& path);
 
 // The flags both programs take (the defaults are set in the struct; ptq and qat differ in the

