@@ -1,5 +1,5 @@
-// The CPU backend: plain loops, OpenMP over large buffers. It is the specification every
-// other backend is tested against.
+// The CPU backend: plain loops, the thread pool (core/parallel.h) over large buffers. It is the
+// specification every other backend is tested against.
 #pragma once
 #include "core/backend/backend.h"
 
