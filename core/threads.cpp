@@ -1,6 +1,5 @@
 #include "core/threads.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <cerrno>
@@ -38,7 +37,6 @@ ThreadSetting initial_threads() {
 
 ThreadSetting& current() {
   static ThreadSetting s = [] {
-    openblas_set_num_threads(1);
     ThreadSetting t = initial_threads();
     omp_set_num_threads(t.threads);
     return t;
@@ -46,8 +44,9 @@ ThreadSetting& current() {
   return s;
 }
 
-// Applies the settings at program start, before the first op runs, so OpenBLAS never starts
-// with its default (all cores) pool. Never throws (see ThreadSetting).
+// Applies the settings at program start, before the first op runs. Never throws (see
+// ThreadSetting). (OpenBLAS is made single-threaded by core/backend/cpu_gemm.cpp, so this file
+// and core/parallel.cpp build without BLAS, as scripts/test_neon_qemu.sh compiles them.)
 const int g_initialized = current().threads;
 
 }  // namespace

@@ -5,11 +5,12 @@
 // layer 20x slower in our benchmark (and is why a default PyTorch set-up can train several times
 // slower here). So:
 //   - OpenBLAS is always called single-threaded (its pool never wakes);
-//   - the float path (elementwise loops, reductions, conv over the batch, pooling, softmax, and
-//     large GEMMs split into row or column blocks, one single-threaded sgemm per block) runs on
-//     qgrad's own pool, core/parallel.h, which sleeps instead of spinning when a core is shared;
-//   - the quantized kernels (quant/) still use OpenMP;
-//   - set_num_threads(n), or QGRAD_NUM_THREADS=n at start-up, sets the size of both.
+//   - everything else runs on qgrad's own pool, core/parallel.h, which sleeps instead of spinning
+//     when a core is shared: the float path (elementwise loops, reductions, conv over the batch,
+//     pooling, softmax, and large GEMMs split into row or column blocks, one single-threaded
+//     sgemm per block), the integer kernels and layers (quant/) and image decoding (datasets/);
+//   - set_num_threads(n), or QGRAD_NUM_THREADS=n at start-up, sets its size (and OpenMP's, for
+//     code outside the library that uses it).
 #pragma once
 
 namespace qgrad {

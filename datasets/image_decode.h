@@ -32,7 +32,7 @@ DecodedImage decode_image(const uint8_t* bytes, size_t size);
 // data, CRC per chunk, up to IEND) meets a critical chunk stb does not know, or runs off the
 // end before IEND (stb then reads zeros: a chunk of type 0). stb 2.27 reports an unknown
 // critical chunk by writing its type into a static message buffer, which threads decoding at
-// the same time (ImageFolder's OpenMP loop) share, and which reads as "" when the type starts
+// the same time (ImageFolder's parallel loop) share, and which reads as "" when the type starts
 // with a zero byte (found by fuzz/image_fuzz); qgrad reports both cases itself instead.
 std::string png_unknown_critical_chunk(const uint8_t* bytes, size_t size);
 

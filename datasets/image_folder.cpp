@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "datasets/image_decode.h"
 
 namespace qgrad::data {
@@ -35,7 +36,8 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, bool want_dirs) {
 
 using Decoded = DecodedImage;
 
-// Never throws (it runs inside the OpenMP loop): a file that cannot be read is a Decoded error.
+// Never throws (it runs inside the parallel loop, where a throw would stop the other files): a
+// file that cannot be read is a Decoded error.
 Decoded decode(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -98,12 +100,13 @@ Dataset load_image_folder(const std::string& root, const ImageFolderOptions& opt
   const size_t image_bytes = static_cast<size_t>(want.numel());
   std::vector<uint8_t> pixels(files.size() * image_bytes);
   std::vector<std::string> errors(files.size());
-#pragma omp parallel for schedule(dynamic, 64)
-  for (int64_t i = 0; i < n; ++i) {
-    Decoded d = i == 0 ? std::move(first) : decode(files[i]);
-    errors[i] = mismatch(d, want);
-    if (errors[i].empty()) to_planar(d.pixels.get(), want, pixels.data() + i * image_bytes);
-  }
+  parallel_for(n, 64, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      Decoded d = i == 0 ? std::move(first) : decode(files[i]);
+      errors[i] = mismatch(d, want);
+      if (errors[i].empty()) to_planar(d.pixels.get(), want, pixels.data() + i * image_bytes);
+    }
+  });
   // Report the first bad file in sorted order, whichever thread met it first.
   for (size_t i = 0; i < files.size(); ++i) check(errors[i].empty(), "ImageFolder", files[i], ": ", errors[i]);
   return Dataset(want, std::move(pixels), std::move(labels), std::move(classes));

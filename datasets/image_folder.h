@@ -1,8 +1,9 @@
 // ImageFolder: images sorted into one subfolder per class, root/<class>/*.png|jpg|jpeg.
 // Classes are the sorted subfolder names (label = position in that list) and files are taken
 // in sorted name order, so the same folder always yields the same dataset. Decoding
-// (datasets/image_decode.h: libjpeg-turbo for JPEG, stb_image for PNG) runs in parallel with
-// OpenMP, each file into its own slot, so the order does not depend on thread timing.
+// (datasets/image_decode.h: libjpeg-turbo for JPEG, stb_image for PNG) runs in parallel on the
+// thread pool (core/parallel.h), each file into its own slot, so the order does not depend on
+// thread timing.
 #pragma once
 #include <string>
 

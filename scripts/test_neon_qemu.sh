@@ -20,7 +20,9 @@ done
 mkdir -p "$out"
 flags=(-std=c++20 -O2 -Wall -Wextra -fopenmp -I"$root" -I"$root/tests")
 objs=()
-for src in "$root"/quant/kernels/*.cpp "$root/tests/kernel/neon_cross_test.cpp"; do
+# core/parallel.cpp and core/threads.cpp: the thread pool the kernels run on.
+for src in "$root"/quant/kernels/*.cpp "$root/core/parallel.cpp" "$root/core/threads.cpp" \
+           "$root/tests/kernel/neon_cross_test.cpp"; do
   extra=()
   # The only ISA flag, and only on its own file, as in CMakeLists.txt.
   [[ "$(basename "$src")" == qgemm_neon_dot.cpp ]] && extra=(-march=armv8.2-a+dotprod)

@@ -99,12 +99,14 @@ class Backend {
   virtual void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                     int64_t ldc) = 0;
-  // One image x [planes, height, width] -> cols [planes kernel_h kernel_w, out_h out_w]:
-  //   cols[(c kh + i) kw + j, oh out_w + ow] = x[c, oh stride - padding + i dilation,
-  //                                              ow stride - padding + j dilation]  (0 outside)
-  virtual void im2col(const float* x, const Window2d& w, float* cols) = 0;
+  // `images` images x [images, planes, height, width] -> cols [planes kernel_h kernel_w,
+  // images out_h out_w], the images' columns side by side (so one GEMM covers them all):
+  //   cols[(c kh + i) kw + j, (n out_h + oh) out_w + ow] = x[n, c, oh stride - padding + i dilation,
+  //                                                          ow stride - padding + j dilation]
+  // (0 outside the image).
+  virtual void im2col(const float* x, int64_t images, const Window2d& w, float* cols) = 0;
   // The adjoint of im2col: adds every column entry back into x (x is accumulated, not cleared).
-  virtual void col2im(const float* cols, const Window2d& w, float* x) = 0;
+  virtual void col2im(const float* cols, int64_t images, const Window2d& w, float* x) = 0;
   // x [planes, height, width] -> y [planes, out_h, out_w]; dilation is 1. argmax holds the
   // in-plane index (h width + w) of each window's first maximum; padding never wins.
   virtual void max_pool2d_forward(const float* x, const Window2d& w, float* y, int32_t* argmax) = 0;

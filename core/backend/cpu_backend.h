@@ -1,5 +1,5 @@
-// The CPU backend: plain loops, OpenMP over large buffers. It is the specification every
-// other backend is tested against.
+// The CPU backend: plain loops, the thread pool (core/parallel.h) over large buffers. It is the
+// specification every other backend is tested against.
 #pragma once
 #include "core/backend/backend.h"
 
@@ -38,8 +38,8 @@ class CpuBackend final : public Backend {
   void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
             const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
             int64_t ldc) override;
-  void im2col(const float* x, const Window2d& w, float* cols) override;
-  void col2im(const float* cols, const Window2d& w, float* x) override;
+  void im2col(const float* x, int64_t images, const Window2d& w, float* cols) override;
+  void col2im(const float* cols, int64_t images, const Window2d& w, float* x) override;
   void max_pool2d_forward(const float* x, const Window2d& w, float* y, int32_t* argmax) override;
   void max_pool2d_backward(const float* dy, const int32_t* argmax, const Window2d& w,
                            float* dx) override;

@@ -17,6 +17,13 @@ namespace qgrad {
 
 namespace {
 
+// At program start, before the first op runs, so OpenBLAS never starts its own (all cores,
+// busy-waiting) pool: every sgemm here runs single-threaded (core/threads.h says why).
+const bool g_openblas_single_threaded = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+
 // Below this many multiply-adds a split costs more than it saves.
 constexpr double kParallelMacs = 1 << 21;
 // Fewer rows (or columns) than this per block and each sgemm packs the other operand for too

@@ -18,4 +18,10 @@ struct Conv2dOptions {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
               const Conv2dOptions& options = {});
 
+// conv2d with a given number of images unfolded side by side per GEMM (conv2d picks it from the
+// shapes, core/ops/conv.cpp). 1 is the per-image algorithm: the reference the grouped path is
+// tested against. The same value is used by the backward.
+Tensor conv2d_images_per_gemm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Conv2dOptions& options, int64_t images_per_gemm);
+
 }  // namespace qgrad

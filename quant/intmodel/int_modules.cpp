@@ -4,9 +4,10 @@
 #include <cmath>
 #include <limits>
 
-#include <omp.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
+#include "core/threads.h"
 #include "quant/kernels/conv_direct_u8.h"
 #include "quant/kernels/max_pool2d_u8.h"
 #include "quant/math/packing.h"
@@ -279,26 +280,22 @@ void QuantizedConv2d::run_im2col(const Tensor& x, Tensor& out) const {
   const int64_t a_image = rows * cols, o_image = rows * shape_.out;
   const uint8_t* xp = x.data<uint8_t>();
   uint8_t* op = out.data<uint8_t>();
-  const int64_t min_tasks = kConvTasksPerThread * omp_get_max_threads();
+  const int64_t min_tasks = kConvTasksPerThread * get_num_threads();
   if (n >= min_tasks) {
     // Images are independent: each thread unrolls a chunk of images into its own A and multiplies
     // it, one parallel region per layer, A reused while it is still in cache. (Unrolling the whole
     // batch first and then one parallel GEMM: two regions, and an A of 5 MB at LeNet conv1,
-    // batch 256, written to memory and read back.) The GEMM inside runs on this thread alone:
-    // OpenMP does not nest here, qgemm's own parallel region is inactive.
+    // batch 256, written to memory and read back.) The GEMM inside runs on this thread alone: a
+    // parallel loop inside a chunk of the pool runs serially (core/parallel.h).
     const int64_t chunk = std::clamp<int64_t>(kConvChunkBytes / a_image, 1, n / min_tasks);
     const int64_t tasks = (n + chunk - 1) / chunk;
-#pragma omp parallel
-    {
+    parallel_chunks(tasks, [&](int64_t t, int) {  // one task per chunk, handed out as threads come free
       thread_local std::vector<uint8_t> a;  // reused from call to call (fresh pages cost more than the im2col)
       a.resize(static_cast<size_t>(chunk * a_image));
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t t = 0; t < tasks; ++t) {
-        const int64_t i0 = t * chunk, i1 = std::min(n, i0 + chunk);
-        for (int64_t i = i0; i < i1; ++i) im2col_u8(xp + i * image, s, zp, a.data() + (i - i0) * a_image);
-        gemm_.run(a.data(), (i1 - i0) * rows, op + i0 * o_image);  // [images, Ho, Wo, O]
-      }
-    }
+      const int64_t i0 = t * chunk, i1 = std::min(n, i0 + chunk);
+      for (int64_t i = i0; i < i1; ++i) im2col_u8(xp + i * image, s, zp, a.data() + (i - i0) * a_image);
+      gemm_.run(a.data(), (i1 - i0) * rows, op + i0 * o_image);  // [images, Ho, Wo, O]
+    });
     return;
   }
   // Few images (batch 1): unroll them all, then one GEMM that splits its rows between threads.
@@ -306,8 +303,9 @@ void QuantizedConv2d::run_im2col(const Tensor& x, Tensor& out) const {
   thread_local std::vector<uint8_t> buffer;
   buffer.resize(static_cast<size_t>(n * a_image));
   uint8_t* a = buffer.data();
-#pragma omp parallel for schedule(static) if (n > 1)
-  for (int64_t i = 0; i < n; ++i) im2col_u8(xp + i * image, s, zp, a + i * a_image);
+  parallel_for(n, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) im2col_u8(xp + i * image, s, zp, a + i * a_image);
+  });
   gemm_.run(a, n * rows, op);  // [N Ho Wo, O] = [N, Ho, Wo, O]
 }
 
@@ -326,18 +324,19 @@ struct Windows {
   }
   template <class F>
   void each(const uint8_t* x, uint8_t* y, F f) const {
-#pragma omp parallel for schedule(static)
-    for (int64_t row = 0; row < n * oh; ++row) {
-      const int64_t i = row / oh, oy = row % oh;
-      const uint8_t* in = x + i * h * w * c;
-      const int64_t y0 = std::max<int64_t>(0, oy * stride - padding);
-      const int64_t y1 = std::min<int64_t>(h, oy * stride - padding + kernel);
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t x0 = std::max<int64_t>(0, ox * stride - padding);
-        const int64_t x1 = std::min<int64_t>(w, ox * stride - padding + kernel);
-        f(in + (y0 * w + x0) * c, y1 - y0, x1 - x0, w * c, y + (row * ow + ox) * c);
+    parallel_for(n * oh, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t row = lo; row < hi; ++row) {
+        const int64_t i = row / oh, oy = row % oh;
+        const uint8_t* in = x + i * h * w * c;
+        const int64_t y0 = std::max<int64_t>(0, oy * stride - padding);
+        const int64_t y1 = std::min<int64_t>(h, oy * stride - padding + kernel);
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const int64_t x0 = std::max<int64_t>(0, ox * stride - padding);
+          const int64_t x1 = std::min<int64_t>(w, ox * stride - padding + kernel);
+          f(in + (y0 * w + x0) * c, y1 - y0, x1 - x0, w * c, y + (row * ow + ox) * c);
+        }
       }
-    }
+    });
   }
 };
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "quant/kernels/requantize.h"
 
 namespace qgrad::quant {
@@ -40,8 +41,9 @@ IntAdd::IntAdd(float a_scale, int32_t a_zero_point, float b_scale, int32_t b_zer
 }
 
 void IntAdd::run(const uint8_t* a, const uint8_t* b, uint8_t* out, int64_t n) const {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) out[i] = (*this)(a[i], b[i]);
+  parallel_for(n, 65536, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) out[i] = (*this)(a[i], b[i]);
+  });
 }
 
 namespace {

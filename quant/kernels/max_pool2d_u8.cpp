@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "quant/kernels/short_copy.h"
 
 namespace qgrad::quant {
@@ -61,15 +62,14 @@ void max_pool2d_u8(const uint8_t* x, const MaxPoolShape& s, uint8_t* y) {
   const int64_t stride = s.stride(), p = s.options.padding;
   const int64_t oh = s.out_h(), ow = s.out_w(), row_bytes = w * c, pitch = (w + 2 * p) * c;
   const int64_t m_bytes = oh * pitch - (k - 1) * c;  // pass 2's outputs: every possible window start
-  // Threads only for ~150 us of work or more (2^20 window bytes): waking a passive OpenMP worker
+  // Threads only for ~150 us of work or more (2^20 window bytes): waking a sleeping worker
   // costs tens of us on the shared machine, and at 2 threads LeNet's pools at batch 64 measured
   // slower in parallel (47 against 53 us, 11 against 22 us); its first pool at batch 256 is 2^20.
   const bool parallel = n > 1 && n * oh * ow * c * k * k >= (int64_t{1} << 20);
-#pragma omp parallel if (parallel)
-  {
-    std::vector<uint8_t> v(static_cast<size_t>(oh * pitch), 0), m(static_cast<size_t>(m_bytes));  // this thread's
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
+  const int64_t chunks = parallel ? chunk_count(n, 1) : 1;
+  parallel_chunks(chunks, [&](int64_t chunk, int) {
+    std::vector<uint8_t> v(static_cast<size_t>(oh * pitch), 0), m(static_cast<size_t>(m_bytes));  // this chunk's
+    for (int64_t i = n * chunk / chunks; i < n * (chunk + 1) / chunks; ++i) {
       const uint8_t* image = x + i * h * row_bytes;
       for (int64_t oy = 0; oy < oh; ++oy) {
         const int64_t y0 = std::max<int64_t>(0, oy * stride - p), y1 = std::min<int64_t>(h, oy * stride - p + k);
@@ -97,7 +97,7 @@ void max_pool2d_u8(const uint8_t* x, const MaxPoolShape& s, uint8_t* y) {
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace qgrad::quant

@@ -32,11 +32,13 @@
 // packed panel is zero past n (computed, never stored); ragged k: A and B are zero past k.
 #if defined(__x86_64__)
 #include <immintrin.h>
-#include <omp.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 
+#include "core/parallel.h"
 #include "quant/kernels/cpu_features.h"
 #include "quant/kernels/epilogue_avx2.h"
 #include "quant/kernels/qgemm_tile.h"
@@ -284,6 +286,12 @@ void run_task(const QGemmCall& c, const int16_t* a_packed, int64_t kp, int64_t i
   }
 }
 
+// A thread's packed copy of one row block of A, kept across its tasks.
+struct PackedA {
+  std::unique_ptr<int16_t, void (*)(void*)> data{nullptr, std::free};
+  int64_t block = -1;  // the row block it holds
+};
+
 // Tasks as detail::task_grid cuts them (kMc-row blocks, split by panels when there are too few
 // for the threads). A thread packs a row block's A once and reuses it for its next task when
 // that has the same rows. Dynamic scheduling: on a shared machine a descheduled thread then
@@ -292,29 +300,32 @@ void qgemm_u8s8s32_avx2(const QGemmCall& c) {
   const int64_t kp = detail::div_up(c.k, 16) * 16;
   const detail::TaskGrid grid = detail::task_grid(c, kMc, kNr);
   const int64_t tasks = grid.tasks();
-#pragma omp parallel if (grid.parallel && tasks > 1)
-  {
-    const size_t a_bytes = static_cast<size_t>(kMc * kp) * sizeof(int16_t);
-    auto* a_packed = static_cast<int16_t*>(std::aligned_alloc(64, (a_bytes + 63) / 64 * 64));
-    if (!a_packed) std::abort();  // out of memory (at most 72 rows x 65536 x 2 bytes = 9.4 MB)
+  // In parallel, every task is a chunk of the thread pool (core/parallel.h), handed out as
+  // threads come free; each slot (a thread taking part) keeps its own packed A block.
+  const int64_t chunks = grid.parallel && tasks > 1 ? tasks : 1;
+  std::vector<PackedA> slots(static_cast<size_t>(parallel_slots(chunks)));
+  parallel_chunks(chunks, [&](int64_t chunk, int slot) {
+    PackedA& packed = slots[static_cast<size_t>(slot)];
+    if (!packed.data) {
+      const size_t a_bytes = static_cast<size_t>(kMc * kp) * sizeof(int16_t);
+      packed.data.reset(static_cast<int16_t*>(std::aligned_alloc(64, (a_bytes + 63) / 64 * 64)));
+      if (!packed.data) std::abort();  // out of memory (at most 72 rows x 65536 x 2 bytes = 9.4 MB)
+    }
     alignas(64) int32_t tiles[kMc * kNr];
-    int64_t packed_block = -1;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < tasks; ++task) {
+    for (int64_t task = tasks * chunk / chunks; task < tasks * (chunk + 1) / chunks; ++task) {
       const int64_t mb = grid.row_block(task);
       const int64_t i0 = mb * kMc, rows = c.m - i0 < kMc ? c.m - i0 : kMc;
-      if (mb != packed_block) {
+      if (mb != packed.block) {
         // zero rows up to a multiple of 12, so that both micro-kernels (6 and 12 rows) read whole tiles
         pack_a_block(c.a + i0 * c.lda, c.lda, rows, detail::div_up(rows, kMrNarrow) * kMrNarrow, c.k, kp,
-                     (c.m - 1 - i0) * c.lda + c.k, a_packed);
-        packed_block = mb;
+                     (c.m - 1 - i0) * c.lda + c.k, packed.data.get());
+        packed.block = mb;
       }
       int64_t p0, p1;
       grid.panel_range(task, &p0, &p1);
-      run_task(c, a_packed, kp, i0, rows, p0, p1, tiles);
+      run_task(c, packed.data.get(), kp, i0, rows, p0, p1, tiles);
     }
-    std::free(a_packed);
-  }
+  });
 }
 
 }  // namespace

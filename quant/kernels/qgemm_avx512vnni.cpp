@@ -28,11 +28,13 @@
 // CI's; the registry entry then gets another name and never dispatches. The assembly itself is
 // checked against ref only on a CPU with AVX-512 VNNI.
 #if defined(__x86_64__)
-#include <omp.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <vector>
 
+#include "core/parallel.h"
 #include "quant/kernels/cpu_features.h"
 #include "quant/kernels/epilogue_vec16.h"
 #include "quant/kernels/qgemm_tile.h"
@@ -336,6 +338,12 @@ void run_task(const QGemmCall& c, const uint8_t* a_block, int64_t stride, int64_
   }
 }
 
+// A thread's packed copy of one row block of A, kept across its tasks.
+struct PackedA {
+  std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, std::free};
+  int64_t block = -1;  // the row block it holds
+};
+
 // Tasks as detail::task_grid cuts them (kMc-row blocks, split by panels when there are too few
 // for the threads). The thread that copies the last row block reuses the copy for its next task
 // when that has the same rows. Dynamic scheduling: a descheduled thread delays one task, not a
@@ -344,17 +352,21 @@ void qgemm_u8s8s32_avx512vnni(const QGemmCall& c) {
   const int64_t kp = detail::div_up(c.k, kKg) * kKg;
   const detail::TaskGrid grid = detail::task_grid(c, kMc, kNr);
   const int64_t tasks = grid.tasks();
-#pragma omp parallel if (grid.parallel && tasks > 1)
-  {
-    // + 64: the broadcast of a row's last group reads 4 bytes, never past kp; the slack only
-    // rounds the allocation up to the alignment aligned_alloc requires
-    const size_t a_bytes = static_cast<size_t>(kMc * kp) + 64;
-    auto* a_packed = static_cast<uint8_t*>(std::aligned_alloc(64, (a_bytes + 63) / 64 * 64));
-    if (!a_packed) std::abort();  // out of memory (at most 96 rows x 65536 bytes = 6.3 MB)
+  // In parallel, every task is a chunk of the thread pool (core/parallel.h), handed out as
+  // threads come free; each slot (a thread taking part) keeps its own packed A block.
+  const int64_t chunks = grid.parallel && tasks > 1 ? tasks : 1;
+  std::vector<PackedA> slots(static_cast<size_t>(parallel_slots(chunks)));
+  parallel_chunks(chunks, [&](int64_t chunk, int slot) {
+    PackedA& packed = slots[static_cast<size_t>(slot)];
+    if (!packed.data) {
+      // + 64: the broadcast of a row's last group reads 4 bytes, never past kp; the slack only
+      // rounds the allocation up to the alignment aligned_alloc requires
+      const size_t a_bytes = static_cast<size_t>(kMc * kp) + 64;
+      packed.data.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (a_bytes + 63) / 64 * 64)));
+      if (!packed.data) std::abort();  // out of memory (at most 96 rows x 65536 bytes = 6.3 MB)
+    }
     alignas(64) int32_t tiles[kMc * kNr];
-    int64_t packed_block = -1;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < tasks; ++task) {
+    for (int64_t task = tasks * chunk / chunks; task < tasks * (chunk + 1) / chunks; ++task) {
       const int64_t mb = grid.row_block(task);
       const int64_t i0 = mb * kMc, rows = c.m - i0 < kMc ? c.m - i0 : kMc;
       int64_t p0, p1;
@@ -367,15 +379,14 @@ void qgemm_u8s8s32_avx512vnni(const QGemmCall& c) {
         run_task(c, c.a + i0 * c.lda, c.lda, i0, rows, p0, p1, tiles);
         continue;
       }
-      if (mb != packed_block) {
+      if (mb != packed.block) {
         // zero rows up to a multiple of 16, so both micro-kernels (8 and 16 rows) read whole tiles
-        pack_a_block(c.a + i0 * c.lda, c.lda, rows, detail::div_up(rows, kMrNarrow) * kMrNarrow, c.k, kp, a_packed);
-        packed_block = mb;
+        pack_a_block(c.a + i0 * c.lda, c.lda, rows, detail::div_up(rows, kMrNarrow) * kMrNarrow, c.k, kp, packed.data.get());
+        packed.block = mb;
       }
-      run_task(c, a_packed, kp, i0, rows, p0, p1, tiles);
+      run_task(c, packed.data.get(), kp, i0, rows, p0, p1, tiles);
     }
-    std::free(a_packed);
-  }
+  });
 }
 
 }  // namespace

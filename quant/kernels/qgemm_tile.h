@@ -6,11 +6,12 @@
 //   tile [MR, NR] int32 = sum_k A[i0 + r][k] * B[k][j0 + c]   (what a micro-kernel computes)
 //   out = tile - za * colsum[j] + bias[j], then int32 or requantize()
 #pragma once
-#include <omp.h>
 
 #include <cstdint>
 #include <cstring>
 
+#include "core/parallel.h"
+#include "core/threads.h"
 #include "quant/kernels/qgemm.h"
 
 namespace qgrad::quant::detail {
@@ -37,8 +38,8 @@ static inline TaskGrid task_grid(const QGemmCall& c, int64_t mc, int nr) {
   TaskGrid g;
   g.panels = div_up(c.n, nr);
   g.mblocks = div_up(c.m, mc);
-  g.parallel = c.m * c.n * c.k >= (int64_t{1} << 18) && omp_get_max_threads() > 1;
-  const int64_t want_tasks = g.parallel ? 4 * omp_get_max_threads() : 1;
+  g.parallel = c.m * c.n * c.k >= (int64_t{1} << 18) && get_num_threads() > 1;
+  const int64_t want_tasks = g.parallel ? 4 * get_num_threads() : 1;
   int64_t nblocks = g.mblocks >= want_tasks ? 1 : div_up(want_tasks, g.mblocks);
   nblocks = nblocks < g.panels ? nblocks : g.panels;
   g.panels_per_block = div_up(g.panels, nblocks);
@@ -123,8 +124,8 @@ static inline void store_tile(const QGemmCall& c, const int32_t* tile, int tile_
 // The loop nest. Micro provides kMr, kNr, kKg, kGroupBytes and
 //   run(const uint8_t* const rows[kMr], int64_t k, const int8_t* panel, int32_t tile[kMr * kNr]).
 // C is cut into blocks of kMc rows x kNcPanels panels; one block keeps its A rows (kMc x k) in
-// L2 while each B panel (k x kNr) is reused from L1/L2 by every row tile. OpenMP hands the
-// blocks to threads one at a time (dynamic: on a shared machine a descheduled thread then delays
+// L2 while each B panel (k x kNr) is reused from L1/L2 by every row tile. The thread pool hands
+// the blocks to threads one at a time (dynamic: on a shared machine a descheduled thread then delays
 // one block, not a fixed half of the work) when the product is big enough to pay for waking them. k is not blocked:
 // the models here have k <= a few thousand, so a whole panel fits in L2. Ragged m repeats the
 // last row pointer (the extra rows are computed and dropped); ragged n is zero padding in the
@@ -139,8 +140,7 @@ static void drive(const QGemmCall& c, int32_t za_eff) {
   const int64_t mblocks = div_up(c.m, kMc), nblocks = div_up(panels, kNcPanels);
   const int64_t blocks = mblocks * nblocks;
   const bool parallel = blocks > 1 && c.m * c.n * c.k >= (int64_t{1} << 18);
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
+  auto run_block = [&](int64_t blk) {
     const int64_t mb = blk / nblocks, nb = blk % nblocks;
     const int64_t i_end = (mb + 1) * kMc < c.m ? (mb + 1) * kMc : c.m;
     const int64_t p_end = (nb + 1) * kNcPanels < panels ? (nb + 1) * kNcPanels : panels;
@@ -156,7 +156,10 @@ static void drive(const QGemmCall& c, int32_t za_eff) {
         store_tile(c, tile, kNr, i, j0, rows, cols, za_eff);
       }
     }
-  }
+  };
+  // One chunk of the thread pool (core/parallel.h) per block.
+  if (parallel) parallel_chunks(blocks, [&](int64_t blk, int) { run_block(blk); });
+  else for (int64_t blk = 0; blk < blocks; ++blk) run_block(blk);
 }
 
 }  // namespace qgrad::quant::detail

@@ -4,12 +4,13 @@
 // With the channel axis a of shape [d0, ..., d(a-1), C, d(a+1), ...] the buffer is
 // [outer, C, inner] with outer = d0 * ... * d(a-1) and inner = d(a+1) * ...: each (o, c) is one
 // contiguous run of `inner` elements belonging to channel c. Per-tensor data is one run of
-// channel 0. Long runs are cut into chunks so OpenMP can share them between threads.
+// channel 0. Long runs are cut into chunks so the thread pool can share them between threads.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "core/parallel.h"
 #include "core/shape.h"
 
 namespace qgrad::quant::detail {
@@ -38,12 +39,13 @@ inline std::vector<ChannelRun> channel_runs(const Shape& shape, bool per_channel
   return runs;
 }
 
-// f(run) for every run, in parallel when the buffer is large.
+// f(run) for every run, on the thread pool (core/parallel.h) when the buffer (n values) is large.
 template <class F>
 void for_each_run(const std::vector<ChannelRun>& runs, int64_t n, F&& f) {
   const int64_t count = static_cast<int64_t>(runs.size());
-#pragma omp parallel for schedule(static) if (n > (1 << 16))
-  for (int64_t r = 0; r < count; ++r) f(runs[r]);
+  parallel_for(count, n > (1 << 16) ? 1 : count, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) f(runs[r]);
+  });
 }
 
 }  // namespace qgrad::quant::detail

@@ -108,6 +108,68 @@ TEST_CASE("conv2d weight gradient is deterministic", "[core]") {
   CHECK(w.grad().to_vector() == first);
 }
 
+// The grouped path (several images per im2col buffer and GEMM) against the per-image one
+// (images_per_gemm = 1), on ragged batches: groups that do not divide the batch nor the chunks
+// the thread pool splits it into. Output, dx, dW and db agree to float rounding (the sums run in
+// another order: a GEMM over k = n P against n GEMMs over P).
+TEST_CASE("conv2d with several images per GEMM matches the per-image path", "[core]") {
+  uint64_t seed = 300;
+  struct Grouped {
+    Case c;
+    int64_t per_gemm;
+  };
+  const std::vector<Grouped> cases = {
+      {{{7, 3, 7, 9}, {4, 3, 3, 3}, {}, true}, 3},
+      {{{9, 2, 8, 8}, {5, 2, 3, 3}, {.stride = 2, .padding = 1}, true}, 4},
+      {{{5, 3, 9, 7}, {2, 3, 3, 3}, {.padding = 2, .dilation = 2}, false}, 2},
+      {{{11, 4, 6, 6}, {6, 2, 3, 3}, {.padding = 1, .groups = 2}, true}, 3},
+      {{{6, 3, 5, 5}, {4, 3, 1, 1}, {}, true}, 4},  // 1x1: the images are unfolded (copied) once grouped
+      {{{5, 2, 6, 7}, {3, 2, 2, 3}, {.stride = 3, .padding = 1}, true}, 5},
+      {{{13, 6, 5, 5}, {6, 1, 3, 3}, {.padding = 1, .groups = 6}, false}, 6},  // depthwise
+      {{{3, 3, 4, 4}, {4, 3, 3, 3}, {.padding = 1}, true}, 8},  // more per GEMM than the batch holds
+  };
+  for (const Grouped& t : cases) {
+    const Case& c = t.c;
+    INFO("x " << shape_str(c.x) << " w " << shape_str(c.w) << " stride " << c.o.stride << " padding " << c.o.padding
+              << " groups " << c.o.groups << " images per GEMM " << t.per_gemm);
+    const Tensor x0 = random(c.x, seed++), w0 = random(c.w, seed++);
+    const Tensor b0 = c.bias ? random({c.w[0]}, seed++) : Tensor();
+    Tensor v = random(conv2d(x0, w0, b0, c.o).shape(), seed++);
+    std::vector<std::vector<float>> got[2];
+    for (int64_t k = 0; k < 2; ++k) {
+      Tensor x = x0.detach().requires_grad_(), w = w0.detach().requires_grad_();
+      Tensor b = c.bias ? b0.detach().requires_grad_() : Tensor();
+      Tensor y = conv2d_images_per_gemm(x, w, b, c.o, k == 0 ? 1 : t.per_gemm);
+      y.backward(v);
+      got[k] = {y.to_vector(), x.grad().to_vector(), w.grad().to_vector(), c.bias ? b.grad().to_vector() : std::vector<float>{}};
+    }
+    for (size_t part = 0; part < 4; ++part) {
+      INFO("part " << part << " (0 out, 1 dx, 2 dW, 3 db)");
+      REQUIRE(got[0][part].size() == got[1][part].size());
+      double worst = 0, scale = 0;
+      for (size_t i = 0; i < got[0][part].size(); ++i) {
+        worst = std::max(worst, std::abs(double(got[0][part][i]) - got[1][part][i]));
+        scale = std::max(scale, std::abs(double(got[0][part][i])));
+      }
+      if (!got[0][part].empty()) CHECK(scale > 0.1);  // nothing trivially equal
+      CHECK(worst <= 1e-4 * std::max(scale, 1.0));
+    }
+  }
+}
+
+TEST_CASE("conv2d gradients with several images per GEMM", "[grad]") {
+  testing::grad_check([](const std::vector<Tensor>& t) { return conv2d_images_per_gemm(t[0], t[1], t[2], {.padding = 1}, 2); },
+                      {testing::param({3, 2, 4, 5}, 11), testing::param({3, 2, 3, 3}, 12), testing::param({3}, 13)}, kLoose);
+  testing::grad_check([](const std::vector<Tensor>& t) {
+    return conv2d_images_per_gemm(t[0], t[1], Tensor(), {.stride = 2, .groups = 2}, 2);
+  }, {testing::param({3, 4, 5, 5}, 14), testing::param({4, 2, 2, 2}, 15)}, kLoose);
+}
+
+TEST_CASE("conv2d_images_per_gemm rejects a count below 1", "[core]") {
+  CHECK_THROWS_WITH(conv2d_images_per_gemm(random({1, 1, 3, 3}, 1), random({1, 1, 1, 1}, 2), Tensor(), {}, 0),
+                    Catch::Contains("images per GEMM must be >= 1, got 0"));
+}
+
 TEST_CASE("conv2d gradients for every option", "[grad]") {
   uint64_t seed = 100;
   for (const Case& c : kCases) {

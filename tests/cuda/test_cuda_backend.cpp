@@ -270,24 +270,25 @@ TEST_CASE("cuda im2col and col2im match the CPU exactly (col2im accumulates)", "
   Generator gen(9);
   for (const Window2d& w : {window(3, 7, 9, 3, 3, 1, 1, 1), window(2, 8, 5, 2, 3, 2, 0, 1),
                             window(1, 11, 10, 3, 3, 3, 2, 2), window(4, 5, 5, 5, 5, 1, 2, 1),
-                            window(1, 1, 1, 1, 1, 1, 0, 1), window(2, 6, 13, 1, 4, 2, 1, 3)}) {
-    const std::string what = "window " + std::to_string(w.height) + "x" + std::to_string(w.width) + " k" +
-                             std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) + " s" +
-                             std::to_string(w.stride) + " p" + std::to_string(w.padding) + " d" +
-                             std::to_string(w.dilation);
-    const int64_t image = w.planes * w.height * w.width;
-    const int64_t cols_n = w.planes * w.kernel_h * w.kernel_w * w.out_h * w.out_w;
-    const Tensor x = uniform({image}, -2.f, 2.f, gen), xd = dev(x);
-    Tensor cols = empty({cols_n}), cols_d = gpu_empty({cols_n});
-    cpu().im2col(x.data<float>(), w, cols.data<float>());
-    gpu().im2col(dp(xd), w, dp(cols_d));
-    require_equal(host(cols_d), cols, "im2col " + what);
-    const Tensor dcols = uniform({cols_n}, -1.f, 1.f, gen), dcols_d = dev(dcols);
-    Tensor acc = uniform({image}, -1.f, 1.f, gen), acc_d = dev(acc);  // col2im adds onto these
-    cpu().col2im(dcols.data<float>(), w, acc.data<float>());
-    gpu().col2im(dp(dcols_d), w, dp(acc_d));
-    require_equal(host(acc_d), acc, "col2im " + what);
-  }
+                            window(1, 1, 1, 1, 1, 1, 0, 1), window(2, 6, 13, 1, 4, 2, 1, 3)})
+    for (int64_t images : {1, 3}) {  // 3: the images' columns side by side
+      const std::string what = "window " + std::to_string(w.height) + "x" + std::to_string(w.width) + " k" +
+                               std::to_string(w.kernel_h) + "x" + std::to_string(w.kernel_w) + " s" +
+                               std::to_string(w.stride) + " p" + std::to_string(w.padding) + " d" +
+                               std::to_string(w.dilation) + ", " + std::to_string(images) + " images";
+      const int64_t image = images * w.planes * w.height * w.width;
+      const int64_t cols_n = w.planes * w.kernel_h * w.kernel_w * images * w.out_h * w.out_w;
+      const Tensor x = uniform({image}, -2.f, 2.f, gen), xd = dev(x);
+      Tensor cols = empty({cols_n}), cols_d = gpu_empty({cols_n});
+      cpu().im2col(x.data<float>(), images, w, cols.data<float>());
+      gpu().im2col(dp(xd), images, w, dp(cols_d));
+      require_equal(host(cols_d), cols, "im2col " + what);
+      const Tensor dcols = uniform({cols_n}, -1.f, 1.f, gen), dcols_d = dev(dcols);
+      Tensor acc = uniform({image}, -1.f, 1.f, gen), acc_d = dev(acc);  // col2im adds onto these
+      cpu().col2im(dcols.data<float>(), images, w, acc.data<float>());
+      gpu().col2im(dp(dcols_d), images, w, dp(acc_d));
+      require_equal(host(acc_d), acc, "col2im " + what);
+    }
 }
 
 TEST_CASE("cuda pooling matches the CPU: max (values, argmax, backward) exactly, average within 1e-6", "[cuda]") {

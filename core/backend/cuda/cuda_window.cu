@@ -12,26 +12,28 @@ namespace qgrad {
 namespace cuda {
 namespace {
 
-// cols[(c kh + i) kw + j, oh Wo + ow] = x[c, oh s - p + i d, ow s - p + j d], 0 outside.
-__global__ void im2col_kernel(const float* x, Window2d w, float* cols, int64_t n) {
-  const int64_t positions = w.out_h * w.out_w;
-  for (int64_t e = first_index(); e < n; e += grid_stride()) {
-    const int64_t col = e % positions, row = e / positions;
+// cols[(c kh + i) kw + j, (n Ho + oh) Wo + ow] = x[n, c, oh s - p + i d, ow s - p + j d], 0 outside.
+__global__ void im2col_kernel(const float* x, int64_t images, Window2d w, float* cols, int64_t total) {
+  const int64_t positions = w.out_h * w.out_w, image = w.planes * w.height * w.width;
+  for (int64_t e = first_index(); e < total; e += grid_stride()) {
+    const int64_t col = e % (images * positions), row = e / (images * positions);
+    const int64_t n = col / positions, p = col % positions;
     const int64_t j = row % w.kernel_w, i = (row / w.kernel_w) % w.kernel_h, c = row / (w.kernel_w * w.kernel_h);
-    const int64_t oh = col / w.out_w, ow = col % w.out_w;
+    const int64_t oh = p / w.out_w, ow = p % w.out_w;
     const int64_t ih = oh * w.stride - w.padding + i * w.dilation;
     const int64_t iw = ow * w.stride - w.padding + j * w.dilation;
     const bool inside = ih >= 0 && ih < w.height && iw >= 0 && iw < w.width;
-    cols[e] = inside ? x[(c * w.height + ih) * w.width + iw] : 0.f;
+    cols[e] = inside ? x[n * image + (c * w.height + ih) * w.width + iw] : 0.f;
   }
 }
 
-// x[c, h, wc] += every cols entry that im2col read from it, taps (i, j) in increasing order
+// x[n, c, h, wc] += every cols entry that im2col read from it, taps (i, j) in increasing order
 // (each tap reads a given pixel from at most one output position).
-__global__ void col2im_kernel(const float* cols, Window2d w, float* x, int64_t n) {
+__global__ void col2im_kernel(const float* cols, int64_t images, Window2d w, float* x, int64_t total) {
   const int64_t positions = w.out_h * w.out_w;
-  for (int64_t e = first_index(); e < n; e += grid_stride()) {
-    const int64_t wc = e % w.width, h = (e / w.width) % w.height, c = e / (w.width * w.height);
+  for (int64_t e = first_index(); e < total; e += grid_stride()) {
+    const int64_t wc = e % w.width, h = (e / w.width) % w.height, c = (e / (w.width * w.height)) % w.planes;
+    const int64_t n = e / (w.width * w.height * w.planes);
     float acc = x[e];
     for (int64_t i = 0; i < w.kernel_h; ++i) {
       const int64_t th = h + w.padding - i * w.dilation;  // = oh stride
@@ -40,7 +42,8 @@ __global__ void col2im_kernel(const float* cols, Window2d w, float* x, int64_t n
       for (int64_t j = 0; j < w.kernel_w; ++j) {
         const int64_t tw = wc + w.padding - j * w.dilation;
         if (tw < 0 || tw % w.stride != 0 || tw / w.stride >= w.out_w) continue;
-        acc += cols[((c * w.kernel_h + i) * w.kernel_w + j) * positions + oh * w.out_w + tw / w.stride];
+        acc += cols[((c * w.kernel_h + i) * w.kernel_w + j) * images * positions + n * positions + oh * w.out_w +
+                    tw / w.stride];
       }
     }
     x[e] = acc;
@@ -125,17 +128,17 @@ __global__ void avg_pool_forward_kernel(const float* x, Window2d w, float* y, in
 
 using namespace cuda;
 
-void CudaBackend::im2col(const float* x, const Window2d& w, float* cols) {
-  const int64_t n = w.planes * w.kernel_h * w.kernel_w * w.out_h * w.out_w;
-  if (n == 0) return;
-  im2col_kernel<<<blocks_for(n), kThreads>>>(x, w, cols, n);
+void CudaBackend::im2col(const float* x, int64_t images, const Window2d& w, float* cols) {
+  const int64_t total = w.planes * w.kernel_h * w.kernel_w * images * w.out_h * w.out_w;
+  if (total == 0) return;
+  im2col_kernel<<<blocks_for(total), kThreads>>>(x, images, w, cols, total);
   QGRAD_CUDA_CHECK_LAUNCH();
 }
 
-void CudaBackend::col2im(const float* cols, const Window2d& w, float* x) {
-  const int64_t n = w.planes * w.height * w.width;
-  if (n == 0) return;
-  col2im_kernel<<<blocks_for(n), kThreads>>>(cols, w, x, n);
+void CudaBackend::col2im(const float* cols, int64_t images, const Window2d& w, float* x) {
+  const int64_t total = images * w.planes * w.height * w.width;
+  if (total == 0) return;
+  col2im_kernel<<<blocks_for(total), kThreads>>>(cols, images, w, x, total);
   QGRAD_CUDA_CHECK_LAUNCH();
 }
 
