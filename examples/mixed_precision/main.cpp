@@ -152,7 +152,9 @@ int main(int argc, char** argv) try {
   const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
   const std::string tmp = temp_path("size");
   auto measure = [&](const std::string& label, const quant::QConfig& config, double predicted_kl) {
-    Measured m{.label = label, .predicted_kl = predicted_kl};
+    Measured m;
+    m.label = label;
+    m.predicted_kl = predicted_kl;
     for (const auto& l : layers) m.bits.push_back(config.for_module(l.name).weight.bits);
     m.average_bits = quant::average_weight_bits(layers, m.bits);
     m.weight_bytes = quant::model_bytes(layers, m.bits);

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/autograd.h"
+#include "core/error.h"
 #include "core/random.h"
 #include "nn/nn.h"
 #include "quant/fakequant/fake_quantize_module.h"
@@ -67,7 +68,7 @@ TEST_CASE("pareto_front: equals brute force on random tables, costs up and error
     std::vector<LayerChoices> layers;
     const int n = 2 + trial % 3;
     for (int l = 0; l < n; ++l) {
-      LayerChoices lc{"l" + std::to_string(l), {}};
+      LayerChoices lc{cat("l", l), {}};
       const double weights = 1 + std::floor(gen.uniform() * 50);
       for (int b = 2; b <= 8; b += 2) lc.choices.push_back({b, weights * b, gen.uniform() * 4.0 / b});
       layers.push_back(lc);

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "core/ops/elementwise.h"
+#include "core/autograd.h"
 #include "core/ops/reduce.h"
 #include "nn/nn.h"
 #include "quant/search/sensitivity.h"
@@ -74,16 +74,18 @@ TEST_CASE("sensitivity: the layer with an outlier weight column ranks first at l
   const Tensor calib = randn({64, 8}, gen), held = randn({64, 8}, gen);
   const SensitivityTable t = measure_sensitivity(*model, calib, held, predicted(*model, held), {.bits = {2, 4, 8}});
 
+  INFO(format_sensitivity(t));
   REQUIRE(t.layers.size() == 3);
   CHECK(t.layers[1].name == "2");
   CHECK(t.layers[1].weights == 256);
   CHECK(t.layers[1].channels == 16);
   CHECK(t.entries.size() == 3 * 3 * 2);
   CHECK(t.float_accuracy == 1.0);
-  for (int b : {2, 4}) {
-    const double outlier = t.at("2", SensitivityKind::Weight, b).kl;
-    CHECK(outlier > 3 * t.at("0", SensitivityKind::Weight, b).kl);
-    CHECK(outlier > 3 * t.at("4", SensitivityKind::Weight, b).kl);
+  // At 4 bits the ordinary layers are nearly lossless and the outlier layer has already lost its
+  // ordinary weights (each channel's step is 25/7); at 2 bits everyone suffers, it still most.
+  for (const char* other : {"0", "4"}) {
+    CHECK(t.at("2", SensitivityKind::Weight, 4).kl > 10 * t.at(other, SensitivityKind::Weight, 4).kl);
+    CHECK(t.at("2", SensitivityKind::Weight, 2).kl > t.at(other, SensitivityKind::Weight, 2).kl);
   }
   for (const auto& l : t.layers)
     for (SensitivityKind kind : {SensitivityKind::Weight, SensitivityKind::Activation}) {
@@ -118,6 +120,6 @@ TEST_CASE("sensitivity: bad input is refused by name", "[quant][mixed]") {
   const Tensor y = predicted(*model, x);
   CHECK_THROWS_WITH(measure_sensitivity(*model, x, x, y, {.bits = {9}}), Contains("bits"));
   CHECK_THROWS_WITH(measure_sensitivity(*model, x, x, y.slice(0, 0, 2)), Contains("do not match"));
-  nn::Sequential no_layers(nn::ReLU());
+  nn::Sequential no_layers{nn::ReLU()};
   CHECK_THROWS_WITH(measure_sensitivity(no_layers, x, x, y), Contains("no Conv2d or Linear"));
 }
