@@ -22,6 +22,7 @@
 
 #include <unistd.h>
 
+#include "core/autograd.h"
 #include "core/error.h"
 #include "examples/common/cli.h"
 #include "examples/common/quantization.h"
@@ -41,7 +42,8 @@ namespace {
 struct Measured {
   std::string label;
   std::vector<int> bits;
-  double average_bits = 0, predicted_kl = NAN;  // predicted: the sum of the per-layer KLs
+  double average_bits = 0, predicted_kl = NAN;  // predicted: the sum of the per-layer weight KLs
+  double measured_kl = 0;  // of the whole model (activations quantized too), on the calibration images
   int64_t weight_bytes = 0, file_bytes = 0;
   double fake_quant_accuracy = 0, int_accuracy = 0;
   examples::Agreement agreement;
@@ -64,6 +66,7 @@ nlohmann::json to_json(const Measured& m, const std::vector<quant::QuantizableLa
   for (size_t i = 0; i < layers.size(); ++i) bits[layers[i].name] = m.bits[i];
   return {{"label", m.label}, {"weight_bits", bits}, {"average_weight_bits", m.average_bits},
           {"predicted_kl", std::isfinite(m.predicted_kl) ? nlohmann::json(m.predicted_kl) : nlohmann::json()},
+          {"measured_kl", m.measured_kl},
           {"weight_bytes", m.weight_bytes}, {"file_bytes", m.file_bytes},
           {"fake_quant_test_accuracy", m.fake_quant_accuracy}, {"int_test_accuracy", m.int_accuracy},
           {"int_vs_fake_quant_prediction_match", m.agreement.prediction_match},
@@ -151,6 +154,12 @@ int main(int argc, char** argv) try {
   // convert, integer evaluate, compare, and measure the file.
   const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
   const std::string tmp = temp_path("size");
+  Tensor float_logits;
+  {
+    NoGradGuard no_grad;
+    f.model->eval();
+    float_logits = (*f.model)(calib.images);
+  }
   auto measure = [&](const std::string& label, const quant::QConfig& config, double predicted_kl) {
     Measured m;
     m.label = label;
@@ -163,6 +172,11 @@ int main(int argc, char** argv) try {
     quant::set_observe(*m.fake_quant, false);
     quant::set_fake_quant(*m.fake_quant, true);
     m.fake_quant_accuracy = examples::evaluate(*m.fake_quant, test_loader, classes).accuracy;
+    {
+      NoGradGuard no_grad;
+      m.fake_quant->eval();
+      m.measured_kl = quant::logit_error(float_logits, (*m.fake_quant)(calib.images)).kl;
+    }
     m.int_model = quant::convert(*m.fake_quant);
     m.int_model->input_spec = examples::input_spec(train_set);
     m.int_accuracy = examples::evaluate(*m.int_model, test_loader, classes).accuracy;
@@ -170,9 +184,9 @@ int main(int argc, char** argv) try {
     m.file_bytes = saved_size(*m.int_model, {}, tmp);
     char kl[32] = "-";
     if (std::isfinite(predicted_kl)) std::snprintf(kl, sizeof kl, "%.2e", predicted_kl);
-    std::printf("%-16s %-18s %5.2f  %8lld  %8lld  %10s  %7.2f%%  %7.2f%%  %+6.2f  %7.2f%%\n", label.c_str(),
+    std::printf("%-16s %-18s %5.2f  %8lld  %8lld  %10s  %10.2e  %7.2f%%  %7.2f%%  %+6.2f  %7.2f%%\n", label.c_str(),
                 bits_str(m.bits).c_str(), m.average_bits, static_cast<long long>(m.weight_bytes),
-                static_cast<long long>(m.file_bytes), kl,
+                static_cast<long long>(m.file_bytes), kl, m.measured_kl,
                 100.0 * m.fake_quant_accuracy, 100.0 * m.int_accuracy, 100.0 * (m.int_accuracy - fev.accuracy),
                 100.0 * m.agreement.prediction_match);
     std::fflush(stdout);
@@ -183,8 +197,8 @@ int main(int argc, char** argv) try {
   const auto front = quant::pareto_front(quant::weight_choices(table, quant::BudgetUnit::WeightBits));
   std::printf("\nfloat test accuracy %.2f%% (%zu test images); %zu allocations on the Pareto front of "
               "(weight bits, summed KL)\n", 100.0 * fev.accuracy, test_set.size(), front.size());
-  std::printf("%-16s %-18s %5s  %8s  %8s  %10s  %8s  %8s  %6s  %8s\n", "model", "weight bits", "avg", "w bytes",
-              "file", "sum KL", "fake-q", "integer", "Δ", "int=fq");
+  std::printf("%-16s %-18s %5s  %8s  %8s  %10s  %10s  %8s  %8s  %6s  %8s\n", "model", "weight bits", "avg",
+              "w bytes", "file", "sum KL", "KL", "fake-q", "integer", "Δ", "int=fq");
   std::vector<Measured> uniform, mixed;
   for (int b : {8, 4, 2}) {
     const quant::QConfig config = quant::default_qconfig(
