@@ -52,33 +52,38 @@ double accuracy(const Logits& l, const std::vector<int32_t>& labels) {
   return static_cast<double>(correct) / static_cast<double>(labels.size());
 }
 
-// The QConfig that quantizes `layer` alone, weights and activation at `bits`.
-QConfig only(const std::string& layer, int bits, ObserverKind observer) {
+// Every layer at 8 bits but `layer`, weights and activation at `bits`. All of them are prepared
+// (a float conv followed by BatchNorm has no place in a prepared model: prepare folds BN only
+// into a quantized conv), and the switches then leave only the FakeQuantize measured computing.
+QConfig with_layer_at(const std::string& layer, int bits, ObserverKind observer) {
   QConfig c;
-  c.default_config.quantize = false;
+  c.default_config = layer_qconfig(8, 8, observer);
   c.rules.push_back(exact_rule(layer, layer_qconfig(bits, bits, observer)));
   return c;
 }
 
-// The prepared model's one QatLayer and the FakeQuantize closing its output (the first
-// activation FakeQuantize after it in module order).
+// The prepared model's QAT layer for the float model's index-th quantizable layer (prepare keeps
+// their order) and the FakeQuantize closing its output (the first activation FakeQuantize after
+// it in module order).
 struct Quantized {
   QatLayer* layer = nullptr;
   FakeQuantize* output = nullptr;
 };
 
-Quantized find_quantized(nn::Module& prepared, const std::string& name) {
+Quantized find_quantized(nn::Module& prepared, size_t index, size_t count) {
+  std::vector<QatLayer*> layers;
   Quantized q;
   for (const auto& [path, m] : prepared.named_modules()) {
     if (auto* l = dynamic_cast<QatLayer*>(m.get())) {
-      check(!q.layer, "measure_sensitivity", "more than one quantized layer for '", name, "'");
-      q.layer = l;
+      layers.push_back(l);
+      if (layers.size() == index + 1) q.layer = l;
     } else if (auto* fq = dynamic_cast<FakeQuantize*>(m.get());
                fq && q.layer && !q.output && fq != &q.layer->weight_fake_quant()) {
       q.output = fq;
     }
   }
-  check(q.layer && q.output, "measure_sensitivity", "layer '", name, "' was not quantized by prepare");
+  check(layers.size() == count && q.layer && q.output, "measure_sensitivity", "prepare made ", layers.size(),
+        " quantized layers of the model's ", count, " Conv2d/Linear layers");
   return q;
 }
 
@@ -170,19 +175,20 @@ SensitivityTable measure_sensitivity(const nn::Sequential& model, const Tensor& 
   check(!table.layers.empty(), op, "the model has no Conv2d or Linear layer");
   const std::vector<int32_t> y = labels.to_vector<int32_t>();
 
-  // The reference: the model copied by prepare with every layer in float.
-  QConfig all_float;
-  all_float.default_config.quantize = false;
-  const auto reference = prepare(model, all_float);
+  // The reference: the model copied by prepare with every FakeQuantize off (BN folded in float).
+  const auto reference = prepare(model, with_layer_at(table.layers.front().name, 8, options.observer));
+  set_observe(*reference, false);
+  set_fake_quant(*reference, false);
   const Tensor ref_logits = as_tensor(run(*reference, calibration, options.batch_size));
   table.float_accuracy = accuracy(run(*reference, held_out, options.batch_size), y);
 
-  for (const QuantizableLayer& layer : table.layers) {
+  for (size_t i = 0; i < table.layers.size(); ++i) {
+    const QuantizableLayer& layer = table.layers[i];
     for (int b : options.bits) {
-      auto q = prepare(model, only(layer.name, b, options.observer));
+      auto q = prepare(model, with_layer_at(layer.name, b, options.observer));
       run(*q, calibration, options.batch_size);  // observers on, fake quantization off
       set_observe(*q, false);
-      const Quantized found = find_quantized(*q, layer.name);
+      const Quantized found = find_quantized(*q, i, table.layers.size());
       for (SensitivityKind kind : {SensitivityKind::Weight, SensitivityKind::Activation}) {
         set_fake_quant(*q, false);
         (kind == SensitivityKind::Weight ? found.layer->weight_fake_quant() : *found.output).set_fake_quant(true);

@@ -1,13 +1,15 @@
 // Sensitivity analysis: how much each layer's quantization alone hurts the model, measured.
 // For every quantizable layer L (Conv2d, Linear) and bit width b, with every other layer in float
-// (a QConfig whose default keeps layers in float and one rule for L):
+// (the whole model is prepared, BatchNorm folded into its conv, and every FakeQuantize but the
+// measured one switched off; L's rule in the QConfig gives it b bits):
 //   weight     L's weights fake-quantized at b bits (symmetric, per output channel), every
 //              activation float — including L's input and output FakeQuantize, switched off;
 //   activation L's output activation (after its fused ReLU) at b bits, observed on the
 //              calibration images, L's weights and input float.
 // One prepare + calibration per (L, b) serves both measurements (the switches pick which
 // FakeQuantize computes), so the cost is layers x bits calibrations, not twice that; the float
-// model's logits on the calibration images are computed once.
+// logits on the calibration images (the prepared model with every FakeQuantize off) are computed
+// once.
 // The error of a quantized model q against the float model f, on the N calibration images:
 //   KL  = 1/N sum_n sum_k p_f[n,k] (log p_f[n,k] - log p_q[n,k]),  p = softmax(logits)
 //   MSE = 1/(N K) sum_n sum_k (z_f[n,k] - z_q[n,k])^2              z: logits [N, K]

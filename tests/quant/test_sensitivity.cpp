@@ -113,6 +113,28 @@ TEST_CASE("sensitivity: an activation with outliers is the one its bits hurt", "
   CHECK(outlier > 3 * t.at("0", SensitivityKind::Weight, 3).kl);
 }
 
+TEST_CASE("sensitivity: a conv followed by BatchNorm is measured with BN folded, the rest float", "[quant][mixed]") {
+  Generator gen(175);
+  nn::Sequential model(nn::Conv2d({.in = 2, .out = 4, .kernel = 3, .padding = 1, .bias = false}, gen),
+                       nn::BatchNorm2d({.features = 4}), nn::ReLU(), nn::Flatten(),
+                       nn::Linear({.in = 4 * 6 * 6, .out = 3}, gen));
+  {  // non-trivial running statistics
+    NoGradGuard no_grad;
+    model.train();
+    for (int i = 0; i < 3; ++i) model(randn({8, 2, 6, 6}, gen));
+    model.eval();
+  }
+  const Tensor calib = randn({32, 2, 6, 6}, gen), held = randn({32, 2, 6, 6}, gen);
+  const SensitivityTable t = measure_sensitivity(model, calib, held, predicted(model, held), {.bits = {2, 8}});
+  REQUIRE(t.layers.size() == 2);
+  CHECK(t.float_accuracy == 1.0);  // the reference (BN folded, all FakeQuantize off) is the float model
+  for (const auto& l : t.layers)
+    for (SensitivityKind kind : {SensitivityKind::Weight, SensitivityKind::Activation}) {
+      CHECK(t.at(l.name, kind, 8).kl < t.at(l.name, kind, 2).kl);
+      CHECK(t.at(l.name, kind, 8).kl < 1e-3);
+    }
+}
+
 TEST_CASE("sensitivity: bad input is refused by name", "[quant][mixed]") {
   Generator gen(172);
   auto model = mlp(gen);
