@@ -11,6 +11,7 @@
 //      activations at --act-bits everywhere;
 //   4. the chosen model: saved (--save), loaded back, and checked against its fake-quant model.
 //   build/examples/mixed_precision --model lenet5.safetensors --budget-bits 3 --save lenet5_mixed.safetensors
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
