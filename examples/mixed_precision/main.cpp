@@ -124,6 +124,12 @@ int main(int argc, char** argv) try {
   const quant::ObserverKind observer_kind = quant::parse_observer_kind(observer);
 
   examples::FloatModel f = examples::load_float_model(model_path);
+  if (by_bytes) {  // refused before the minutes of measuring: every layer at 2 bits is the least
+    const auto layers = quant::quantizable_layers(*f.model);
+    const int64_t least = quant::model_bytes(layers, std::vector<int>(layers.size(), 2));
+    check(budget_bytes >= least, "mixed_precision", "--budget-bytes ", budget_bytes, " is below ", least,
+          " bytes, the weight storage of ", model_path, " with every layer at 2 bits");
+  }
   const std::string dir = examples::data_dir(data_folder, f.dataset);
   data::Dataset train_set = examples::load_dataset(f.dataset, dir, data::Split::Train);
   data::Dataset test_set = examples::load_dataset(f.dataset, dir, data::Split::Test);

@@ -4,7 +4,8 @@
 # chosen model under 3 average weight bits saved and loaded back. The JSON must hold every
 # sensitivity entry (5 layers x 7 bit widths x weight/activation), the allocations must honour
 # their budgets, the loaded model must score what the saved one did and agree with its fake-quant
-# model, and its file must be smaller than the uniform 8-bit model's. --device cuda is refused.
+# model, and its file must be smaller than the uniform 8-bit model's. A byte budget below the
+# 2-bit size and --device cuda are refused.
 #   usage: mixed_precision.sh path/to/mnist_cnn path/to/mixed_precision
 source "$(dirname "$0")/e2e_lib.sh"
 MNIST_CNN="$1"
@@ -41,6 +42,9 @@ assert c["file_bytes"] < m["uniform"][0]["file_bytes"], (c, m["uniform"][0])
 PY
 }
 expect "the JSON holds the table and the front; budgets honoured; the loaded model is the saved one" check_json
+run_logged small "$MIXED" --model "$WORK/lenet5.safetensors" --data "$MNIST" --budget-bytes 100
+expect "a byte budget below every layer at 2 bits is refused" test "$rc" -ne 0
+expect "the refusal says the least size" grep -q "is below 17256 bytes" "$WORK/small.err"
 run_logged cuda "$MIXED" --model "$WORK/lenet5.safetensors" --data "$MNIST" --device cuda
 expect "--device cuda is refused" test "$rc" -ne 0
 expect "the refusal names the device" grep -q "runs on the CPU only" "$WORK/cuda.err"
