@@ -89,6 +89,15 @@ Tensor QatLayer::forward(const Tensor& x) {
   return apply(x, wq, b);
 }
 
+void QatLayer::add_to_stored_bias(Tensor& bias, bool& has_bias, const Tensor& weight, const Tensor& delta,
+                                  const char* what) {
+  if (!bias.defined()) {  // a zero bias [out], registered as the float layer's would have been
+    bias = register_parameter("bias", zeros({weight.size(0)}, DType::Float32, weight.device()));
+    has_bias = true;
+  }
+  add_in_place(bias, delta, what);
+}
+
 IntGemmParams QatLayer::gemm_params(const Tensor& w, const Tensor& b, const QParams& w_qp, const IntCodebook* codebook,
                                     const QParams& in, const QParams& out, bool relu) const {
   if (codebook) return IntGemmParams::from_codebook(*codebook, weight_method_, b, in, out, relu);
@@ -152,11 +161,7 @@ Tensor QatLinear::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
 }
 
 void QatLinear::add_to_bias(const Tensor& delta) {
-  if (!bias_.defined()) {
-    bias_ = register_parameter("bias", zeros({options_.out}, DType::Float32, weight_.device()));
-    options_.bias = true;
-  }
-  add_in_place(bias_, delta, "QatLinear::add_to_bias");
+  add_to_stored_bias(bias_, options_.bias, weight_, delta, "QatLinear::add_to_bias");
 }
 
 void QatLinear::set_effective_weight(const Tensor& w) { set_in_place(weight_, w, "QatLinear::set_effective_weight"); }
@@ -181,11 +186,7 @@ Tensor QatConv2d::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
 }
 
 void QatConv2d::add_to_bias(const Tensor& delta) {
-  if (!bias_.defined()) {
-    bias_ = register_parameter("bias", zeros({options_.out}, DType::Float32, weight_.device()));
-    options_.bias = true;
-  }
-  add_in_place(bias_, delta, "QatConv2d::add_to_bias");
+  add_to_stored_bias(bias_, options_.bias, weight_, delta, "QatConv2d::add_to_bias");
 }
 
 void QatConv2d::set_effective_weight(const Tensor& w) { set_in_place(weight_, w, "QatConv2d::set_effective_weight"); }

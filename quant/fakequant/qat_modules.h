@@ -93,6 +93,8 @@ class QatLayer : public nn::Module {
   QatLayer(const QScheme& weight_scheme, WeightMethod weight_method);
   // The integer layer of these GEMM parameters (the geometry is the layer's own).
   virtual std::unique_ptr<IntLayer> make_integer(IntGemmParams p) const = 0;
+  // add_to_bias of a layer whose bias is its own parameter (undefined: none yet, has_bias false).
+  void add_to_stored_bias(Tensor& bias, bool& has_bias, const Tensor& weight, const Tensor& delta, const char* what);
   std::shared_ptr<FakeQuantize> weight_fq_;
 
  private:
