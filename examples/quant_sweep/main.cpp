@@ -66,7 +66,9 @@ int64_t packed_bytes(int bits, int64_t count) { return (bits * count + 7) / 8; }
 //     kmeans, pow2:  the codebook, 2^bits int8 levels, and one float32 scale
 //   + the bias (int32 in the integer model, float32 here: 4 bytes either way). Layers outside
 //   the Qat layers keep float32 parameters (4 bytes each).
-void quantized_weights(nn::Module& prepared, Row& row) {
+// The SQNR compares the quantized weights with `reference`'s float weight of each layer (taken
+// before AdaRound replaced the weights by their codes), or the layer's own weights without one.
+void quantized_weights(nn::Module& prepared, Row& row, const quant::FloatWeights& reference) {
   NoGradGuard no_grad;
   double sqnr_sum = 0;
   int64_t layers = 0, bytes = 0;
@@ -79,7 +81,8 @@ void quantized_weights(nn::Module& prepared, Row& row) {
     }
     const auto [w, b] = layer->effective_weight_bias();
     const int bits = layer->weight_bits();
-    sqnr_sum += quant::sqnr_db(w, layer->quantized_weight(w));
+    const auto ref = reference.find(name);
+    sqnr_sum += quant::sqnr_db(ref == reference.end() ? w : ref->second, layer->quantized_weight(w));
     if (layer->weight_method() == quant::WeightMethod::Linear) {
       const quant::QParams qp = layer->weight_qparams();
       bytes += packed_bytes(bits, w.numel()) + qp.channels() * (4 + (qp.is_signed ? 0 : 1));
@@ -209,12 +212,13 @@ int main(int argc, char** argv) try {
     calibrated = examples::calibrate(*qmodel, train_set, sampling);
     quant::set_observe(*qmodel, false);
     quant::set_fake_quant(*qmodel, true);
+    const quant::FloatWeights float_weights = quant::float_weights(*qmodel);  // (equalized) float weights
     examples::repair_calibrated(repair, *qmodel, train_set, sampling, repaired);
     const std::string repair_name = examples::repair_name(repair);
     Row row{.method = quant::to_string(method) + (repair_name == "rtn" ? "" : "+" + repair_name),
             .scheme = linear ? scheme : "-", .granularity = linear ? gran : "tensor", .observer = observer,
             .repair = repair_name, .bits = bits};
-    quantized_weights(*qmodel, row);
+    quantized_weights(*qmodel, row, float_weights);
     row.accuracy = examples::evaluate(*qmodel, test_loader, classes).accuracy;
     row.delta = row.accuracy - fev.accuracy;
     if (scheme == "sym") {
