@@ -144,9 +144,10 @@ quant::InputSpec input_spec(const data::Dataset& set) {
   return {.shape = set.shape(), .mean = set.normalization().mean, .std = set.normalization().std};
 }
 
-int64_t save_quantized(const QuantizationFlags& flags, const quant::IntModel& model, const std::string& arch) {
+int64_t save_quantized(const QuantizationFlags& flags, const quant::IntModel& model, const std::string& arch,
+                       const nn::Metadata& extra) {
   if (flags.save.empty()) return 0;
-  const nn::Metadata meta{{"arch", arch},
+  nn::Metadata meta{{"arch", arch},
                           {"float_model", flags.model},
                           {"qconfig.bits", std::to_string(flags.bits)},
                           {"qconfig.act-bits", std::to_string(flags.act_bits)},
@@ -155,6 +156,7 @@ int64_t save_quantized(const QuantizationFlags& flags, const quant::IntModel& mo
                           {"qconfig.weight-method", flags.weight_method},
                           {"qconfig.observer", flags.observer},
                           {"qconfig.keep-ends", std::to_string(flags.keep_ends)}};
+  for (const auto& [key, value] : extra) meta[key] = value;
   quant::save_int_model(flags.save, model, meta);
   return file_bytes(flags.save);
 }

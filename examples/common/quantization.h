@@ -70,9 +70,10 @@ Agreement compare_models(nn::Module& a, nn::Module& b, const data::DataLoader& l
 quant::InputSpec input_spec(const data::Dataset& set);
 
 // Writes the integer model to --save (when given) with the arch, the float checkpoint it came
-// from ("float_model", the --model path) and the quantization flags in its metadata; returns
-// the file's size in bytes (0 when not saved).
-int64_t save_quantized(const QuantizationFlags& flags, const quant::IntModel& model, const std::string& arch);
+// from ("float_model", the --model path) and the quantization flags in its metadata, plus
+// `extra` entries (ptq: the repairs); returns the file's size in bytes (0 when not saved).
+int64_t save_quantized(const QuantizationFlags& flags, const quant::IntModel& model, const std::string& arch,
+                       const nn::Metadata& extra = {});
 
 int64_t file_bytes(const std::string& path);  // 0 when the file does not exist
 // Bytes of float_model's parameters and buffers saved alone as safetensors (written to a

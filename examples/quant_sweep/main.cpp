@@ -12,6 +12,10 @@
 // integer model's test accuracy and the size of its file, measured by saving it.
 // Non-linear rows stop at 4 bits: power-of-two levels need more than int8 beyond that, and a 5..8
 // bit index takes a byte in the file like an int8 code, so a codebook saves nothing.
+// Then, at every bit width, the post-training repairs of quant/repair/ (--repairs) on the linear
+// sym/channel/minmax setting, as `ptq --equalize / --adaround / --bias-correction` runs them
+// (examples/common/repair.h): method "linear+bc", "linear+cle", "linear+adaround" and
+// "linear+cle+adaround+bc" (all three), against the plain round-to-nearest "linear" row.
 //   build/examples/quant_sweep --model lenet5.safetensors --data data/mnist --bits 8,4,2
 //       --markdown sweep.md --metrics-json sweep.json
 #include <chrono>
@@ -31,6 +35,7 @@
 #include "core/error.h"
 #include "examples/common/cli.h"
 #include "examples/common/quantization.h"
+#include "examples/common/repair.h"
 #include "examples/common/task.h"
 #include "quant/fakequant/fake_quantize_module.h"
 #include "quant/math/metrics.h"
@@ -45,7 +50,7 @@ using namespace qgrad;
 namespace {
 
 struct Row {
-  std::string method, scheme, granularity, observer;
+  std::string method, scheme, granularity, observer, repair = "rtn";
   int bits = 32;
   double accuracy = 0, delta = 0, sqnr_db = 0;
   int64_t bytes = 0;
@@ -61,7 +66,9 @@ int64_t packed_bytes(int bits, int64_t count) { return (bits * count + 7) / 8; }
 //     kmeans, pow2:  the codebook, 2^bits int8 levels, and one float32 scale
 //   + the bias (int32 in the integer model, float32 here: 4 bytes either way). Layers outside
 //   the Qat layers keep float32 parameters (4 bytes each).
-void quantized_weights(nn::Module& prepared, Row& row) {
+// The SQNR compares the quantized weights with `reference`'s float weight of each layer (taken
+// before AdaRound replaced the weights by their codes), or the layer's own weights without one.
+void quantized_weights(nn::Module& prepared, Row& row, const quant::FloatWeights& reference) {
   NoGradGuard no_grad;
   double sqnr_sum = 0;
   int64_t layers = 0, bytes = 0;
@@ -74,7 +81,8 @@ void quantized_weights(nn::Module& prepared, Row& row) {
     }
     const auto [w, b] = layer->effective_weight_bias();
     const int bits = layer->weight_bits();
-    sqnr_sum += quant::sqnr_db(w, layer->quantized_weight(w));
+    const auto ref = reference.find(name);
+    sqnr_sum += quant::sqnr_db(ref == reference.end() ? w : ref->second, layer->quantized_weight(w));
     if (layer->weight_method() == quant::WeightMethod::Linear) {
       const quant::QParams qp = layer->weight_qparams();
       bytes += packed_bytes(bits, w.numel()) + qp.channels() * (4 + (qp.is_signed ? 0 : 1));
@@ -128,7 +136,8 @@ int main(int argc, char** argv) try {
   std::string model_path, data_folder, sampling_name = "uniform", markdown_path, metrics_json;
   std::vector<int> bit_widths{8, 4, 2};
   std::vector<std::string> schemes{"asym", "sym"}, grans{"tensor", "channel"},
-      observers{"minmax", "ema", "percentile", "mse"};
+      observers{"minmax", "ema", "percentile", "mse"}, repairs{"bc", "cle", "adaround", "all"};
+  int64_t adaround_iters = examples::RepairFlags{}.adaround_iters;
   int act_bits = 8, keep_ends = 1;
   int64_t calib_samples = 1000, limit_test = 0;
   uint64_t seed = 0;
@@ -147,6 +156,12 @@ int main(int argc, char** argv) try {
       ->delimiter(',')->check(CLI::IsMember({"tensor", "channel"}));
   app.add_option("--observers", observers, "activation observers to sweep")
       ->delimiter(',')->check(CLI::IsMember({"minmax", "ema", "percentile", "mse"}));
+  app.add_option("--repairs", repairs,
+                 "repair rows at each bit width on sym/channel/minmax: bc (bias correction), cle (cross-layer "
+                 "equalization), adaround, all (the three together); none: no repair rows")
+      ->delimiter(',')->check(CLI::IsMember({"none", "bc", "cle", "adaround", "all"}));
+  app.add_option("--adaround-iters", adaround_iters, "AdaRound: Adam steps per layer")
+      ->check(examples::integer_in(1, 1000000));
   app.add_option("--keep-ends", keep_ends, "1: first and last quantized layer stay at 8 bits when bits < 8")
       ->check(examples::integer_in(0, 1));
   app.add_option("--calib-samples", calib_samples, "training images that calibrate activation ranges (0: all)")
@@ -180,24 +195,30 @@ int main(int argc, char** argv) try {
   const auto start = std::chrono::steady_clock::now();
   std::vector<Row> rows;
   const examples::Evaluation fev = examples::evaluate(*f.model, test_loader, classes);
-  rows.push_back({.method = "float", .scheme = "-", .granularity = "-", .observer = "-", .bits = 32,
+  rows.push_back({.method = "float", .scheme = "-", .granularity = "-", .observer = "-", .repair = "-", .bits = 32,
                   .accuracy = fev.accuracy, .sqnr_db = INFINITY, .bytes = 4 * f.model->num_parameters()});
   int64_t calibrated = 0;
   // One PTQ run: prepare with the config, calibrate, freeze, then the method's weights.
   auto run = [&](quant::WeightMethod method, int bits, const std::string& scheme, const std::string& gran,
-                 const std::string& observer) {
+                 const std::string& observer, const examples::RepairFlags& repair = {}) {
     const bool linear = method == quant::WeightMethod::Linear;
     const quant::QConfig config = quant::default_qconfig(
         *f.model, {.weight_bits = bits, .activation_bits = act_bits > 0 ? act_bits : bits, .symmetric_weights = scheme == "sym",
                    .per_channel = gran == "channel", .weight_method = method,
                    .observer = quant::parse_observer_kind(observer), .keep_ends_8bit = keep_ends != 0});
     auto qmodel = quant::prepare(*f.model, config);
+    examples::RepairReport repaired;
+    examples::equalize_if_asked(repair, *qmodel, repaired);
     calibrated = examples::calibrate(*qmodel, train_set, sampling);
     quant::set_observe(*qmodel, false);
     quant::set_fake_quant(*qmodel, true);
-    Row row{.method = quant::to_string(method), .scheme = linear ? scheme : "-",
-            .granularity = linear ? gran : "tensor", .observer = observer, .bits = bits};
-    quantized_weights(*qmodel, row);
+    const quant::FloatWeights float_weights = quant::float_weights(*qmodel);  // (equalized) float weights
+    examples::repair_calibrated(repair, *qmodel, train_set, sampling, repaired);
+    const std::string repair_name = examples::repair_name(repair);
+    Row row{.method = quant::to_string(method) + (repair_name == "rtn" ? "" : "+" + repair_name),
+            .scheme = linear ? scheme : "-", .granularity = linear ? gran : "tensor", .observer = observer,
+            .repair = repair_name, .bits = bits};
+    quantized_weights(*qmodel, row, float_weights);
     row.accuracy = examples::evaluate(*qmodel, test_loader, classes).accuracy;
     row.delta = row.accuracy - fev.accuracy;
     if (scheme == "sym") {
@@ -222,9 +243,17 @@ int main(int argc, char** argv) try {
     for (const auto& scheme : schemes)
       for (const auto& gran : grans)
         for (const auto& obs : observers) run(quant::WeightMethod::Linear, bits, scheme, gran, obs);
-    if (bits > 4) continue;
-    run(quant::WeightMethod::KMeans, bits, "sym", "channel", "minmax");
-    run(quant::WeightMethod::PowerOfTwo, bits, "sym", "channel", "minmax");
+    if (bits <= 4) {
+      run(quant::WeightMethod::KMeans, bits, "sym", "channel", "minmax");
+      run(quant::WeightMethod::PowerOfTwo, bits, "sym", "channel", "minmax");
+    }
+    for (const auto& name : repairs) {
+      if (name == "none") continue;
+      const bool all = name == "all";
+      run(quant::WeightMethod::Linear, bits, "sym", "channel", "minmax",
+          {.equalize = all || name == "cle", .bias_correction = all || name == "bc",
+           .adaround = all || name == "adaround", .adaround_iters = adaround_iters});
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%zu rows in %.1f s\n", rows.size(), seconds);
@@ -234,7 +263,9 @@ int main(int argc, char** argv) try {
           act_bits > 0 ? cat(act_bits, "-bit") : std::string("at the weight bit width"), ", calibrated on ", calibrated, " ",
           sampling_name, "-sampled training images; first and last layer at 8 bits below 8 bits: ",
           keep_ends != 0 ? "yes" : "no", ". Model bytes are computed (packed weight bits + "
-          "scales/zero points/codebook + 32-bit biases); integer file bytes are measured by saving the integer model.");
+          "scales/zero points/codebook + 32-bit biases); integer file bytes are measured by saving the integer model.",
+          " Rows linear+<repair> are sym/channel/minmax with post-training repairs (bc: bias correction, cle: "
+          "cross-layer equalization, adaround: learned rounding, ", adaround_iters, " Adam steps per layer).");
   if (!markdown_path.empty()) {
     std::ofstream md(markdown_path);
     check(md.good(), "quant_sweep", "cannot write ", markdown_path);
@@ -242,7 +273,7 @@ int main(int argc, char** argv) try {
   }
   nlohmann::json list = nlohmann::json::array();
   for (const Row& r : rows)
-    list.push_back({{"method", r.method}, {"bits", r.bits}, {"scheme", r.scheme}, {"granularity", r.granularity},
+    list.push_back({{"method", r.method}, {"repair", r.repair}, {"bits", r.bits}, {"scheme", r.scheme}, {"granularity", r.granularity},
                     {"observer", r.observer}, {"act_bits", r.method == "float" ? 32 : (act_bits > 0 ? act_bits : r.bits)},
                     {"test_accuracy", r.accuracy}, {"delta_vs_float", r.delta}, {"model_bytes", r.bytes},
                     {"mean_weight_sqnr_db", std::isfinite(r.sqnr_db) ? nlohmann::json(r.sqnr_db) : nlohmann::json()},

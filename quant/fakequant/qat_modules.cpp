@@ -15,6 +15,21 @@ namespace qgrad::quant {
 namespace {
 // A detached copy of a float layer's tensor (undefined stays undefined).
 Tensor copy_of(const Tensor& t) { return t.defined() ? t.detach().clone() : Tensor(); }
+
+// target += delta, in place and outside autograd (target is a parameter leaf).
+void add_in_place(Tensor& target, const Tensor& delta, const char* what) {
+  check(delta.shape() == target.shape(), what, "a change of shape ", shape_str(delta.shape()), " for a tensor of ",
+        shape_str(target.shape()));
+  NoGradGuard no_grad;
+  target.copy_(add(target.detach(), delta.detach().to(target.device())));
+}
+
+void set_in_place(Tensor& target, const Tensor& value, const char* what) {
+  check(value.shape() == target.shape(), what, "a weight of shape ", shape_str(value.shape()), " for a weight of ",
+        shape_str(target.shape()));
+  NoGradGuard no_grad;
+  target.copy_(value.detach());
+}
 }  // namespace
 
 QatLayer::QatLayer(const QScheme& weight_scheme, WeightMethod weight_method)
@@ -72,6 +87,15 @@ Tensor QatLayer::forward(const Tensor& x) {
     if (b.defined()) b = fake_quantize_bias(b, in_qp.scale[0], w_qp);
   }
   return apply(x, wq, b);
+}
+
+void QatLayer::add_to_stored_bias(Tensor& bias, bool& has_bias, const Tensor& weight, const Tensor& delta,
+                                  const char* what) {
+  if (!bias.defined()) {  // a zero bias [out], registered as the float layer's would have been
+    bias = register_parameter("bias", zeros({weight.size(0)}, DType::Float32, weight.device()));
+    has_bias = true;
+  }
+  add_in_place(bias, delta, what);
 }
 
 IntGemmParams QatLayer::gemm_params(const Tensor& w, const Tensor& b, const QParams& w_qp, const IntCodebook* codebook,
@@ -136,6 +160,12 @@ Tensor QatLinear::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
   return linear(x, w, b);
 }
 
+void QatLinear::add_to_bias(const Tensor& delta) {
+  add_to_stored_bias(bias_, options_.bias, weight_, delta, "QatLinear::add_to_bias");
+}
+
+void QatLinear::set_effective_weight(const Tensor& w) { set_in_place(weight_, w, "QatLinear::set_effective_weight"); }
+
 std::unique_ptr<IntLayer> QatLinear::make_integer(IntGemmParams p) const {
   return std::make_unique<QuantizedLinear>(std::move(p));
 }
@@ -154,6 +184,12 @@ Tensor QatConv2d::apply(const Tensor& x, const Tensor& w, const Tensor& b) const
   return conv2d(x, w, b, {.stride = options_.stride, .padding = options_.padding,
                           .dilation = options_.dilation, .groups = options_.groups});
 }
+
+void QatConv2d::add_to_bias(const Tensor& delta) {
+  add_to_stored_bias(bias_, options_.bias, weight_, delta, "QatConv2d::add_to_bias");
+}
+
+void QatConv2d::set_effective_weight(const Tensor& w) { set_in_place(weight_, w, "QatConv2d::set_effective_weight"); }
 
 std::unique_ptr<IntLayer> QatConv2d::make_integer(IntGemmParams p) const {
   const IntConvShape shape{.in = options_.in, .out = options_.out, .kernel_h = weight_.size(2),
@@ -189,6 +225,23 @@ std::pair<Tensor, Tensor> QatConvBn2d::effective_weight_bias() const {
   const Tensor w = mul(weight_, s.reshape({options_.out, 1, 1, 1}));
   const Tensor shifted = bias_.defined() ? sub(bias_, running_mean_) : neg(running_mean_);
   return {w, add(beta_, mul(shifted, s))};
+}
+
+// effective bias = beta + (b - running_mean) s: a shift of it is a shift of beta.
+void QatConvBn2d::add_to_bias(const Tensor& delta) { add_in_place(beta_, delta, "QatConvBn2d::add_to_bias"); }
+
+// effective weight = weight * s[o]: the stored weight is w / s[o] (a channel with s[o] = 0,
+// gamma 0, computes 0 whatever its weight: its stored weight stays as it is).
+void QatConvBn2d::set_effective_weight(const Tensor& w) {
+  NoGradGuard no_grad;
+  check(w.shape() == weight_.shape(), "QatConvBn2d::set_effective_weight", "a weight of shape ", shape_str(w.shape()),
+        " for a weight of ", shape_str(weight_.shape()));
+  const std::vector<float> s = fold_scale().to_vector();
+  std::vector<float> stored = weight_.to_vector(), v = w.to_vector();
+  const size_t per_channel = stored.size() / s.size();
+  for (size_t i = 0; i < stored.size(); ++i)
+    if (s[i / per_channel] != 0.f) stored[i] = v[i] / s[i / per_channel];
+  set_in_place(weight_, from_vector<float>(stored, weight_.shape()), "QatConvBn2d::set_effective_weight");
 }
 
 }  // namespace qgrad::quant

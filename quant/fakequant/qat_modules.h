@@ -79,12 +79,22 @@ class QatLayer : public nn::Module {
   // The integer twin's uint8 output codes for the input of the last forward (NCHW, or [N, out]),
   // or an empty Tensor when the exact forward does not apply (see the header comment).
   Tensor integer_output(const QParams& out, bool relu);
+  // The layer's float computation with weight w and bias b (undefined: none), differentiable:
+  // linear(x, w, b) or conv2d with the layer's stride, padding, dilation and groups.
+  virtual Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const = 0;
+  // Edits of the effective weight and bias (post-training repair, quant/repair/), in place and
+  // outside autograd; with BN folded they go through the fold (the stored conv weight becomes
+  // w / s[o], the shift goes into BN's beta). add_to_bias gives a layer without a bias a zero
+  // one first. delta [out], w the effective weight's shape.
+  virtual void add_to_bias(const Tensor& delta) = 0;
+  virtual void set_effective_weight(const Tensor& w) = 0;
 
  protected:
   QatLayer(const QScheme& weight_scheme, WeightMethod weight_method);
-  virtual Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const = 0;
   // The integer layer of these GEMM parameters (the geometry is the layer's own).
   virtual std::unique_ptr<IntLayer> make_integer(IntGemmParams p) const = 0;
+  // add_to_bias of a layer whose bias is its own parameter (undefined: none yet, has_bias false).
+  void add_to_stored_bias(Tensor& bias, bool& has_bias, const Tensor& weight, const Tensor& delta, const char* what);
   std::shared_ptr<FakeQuantize> weight_fq_;
 
  private:
@@ -115,9 +125,11 @@ class QatLinear : public QatLayer {
   std::string type_name() const override { return "QatLinear"; }
   std::string options_str() const override;
   const nn::LinearOptions& options() const { return options_; }
+  Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
+  void add_to_bias(const Tensor& delta) override;
+  void set_effective_weight(const Tensor& w) override;
 
  private:
-  Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
   std::unique_ptr<IntLayer> make_integer(IntGemmParams p) const override;
   nn::LinearOptions options_;
   Tensor weight_, bias_;
@@ -131,9 +143,11 @@ class QatConv2d : public QatLayer {
   std::string type_name() const override { return "QatConv2d"; }
   std::string options_str() const override;
   const nn::Conv2dOptions& options() const { return options_; }
+  Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
+  void add_to_bias(const Tensor& delta) override;
+  void set_effective_weight(const Tensor& w) override;
 
  protected:
-  Tensor apply(const Tensor& x, const Tensor& w, const Tensor& b) const override;
   std::unique_ptr<IntLayer> make_integer(IntGemmParams p) const override;
   nn::Conv2dOptions options_;
   Tensor weight_, bias_;
@@ -147,6 +161,8 @@ class QatConvBn2d : public QatConv2d {
   // s[o] = gamma[o] / sqrt(running_var[o] + eps), [O]: effective weight = stored weight * s.
   Tensor fold_scale() const;
   std::string type_name() const override { return "QatConvBn2d"; }
+  void add_to_bias(const Tensor& delta) override;
+  void set_effective_weight(const Tensor& w) override;
 
  private:
   float eps_;
