@@ -70,7 +70,11 @@ int main(int argc, char** argv) try {
               "(output step %.5f)\n", 100.0 * agree.prediction_match, static_cast<long long>(agree.images),
               agree.max_logit_diff, int_model->output_qparams.scale[0]);
 
-  const int64_t saved_bytes = examples::save_quantized(flags, *int_model, f.arch, {{"repair", examples::repair_name(repair)}});
+  // The file names the repairs only when some ran: a plain PTQ file stays byte for byte the one
+  // Python's prepare/calibrate/convert writes (python/tests/test_ptq_interop.py).
+  nn::Metadata repair_metadata;
+  if (examples::repair_name(repair) != "rtn") repair_metadata["repair"] = examples::repair_name(repair);
+  const int64_t saved_bytes = examples::save_quantized(flags, *int_model, f.arch, repair_metadata);
   if (saved_bytes) std::printf("integer model saved to %s (%lld bytes)\n", flags.save.c_str(), static_cast<long long>(saved_bytes));
   nlohmann::json metrics = {{"program", "ptq"}, {"model", flags.model}, {"arch", f.arch},
                             {"bits", flags.bits}, {"act_bits", flags.act_bits},
