@@ -12,8 +12,7 @@
 #   --threads N   threads for both frameworks (default 2)
 #   --rounds R    rounds of the CIFAR measurement (default 3); the table shows each column's median
 #   --no-lenet    skip the LeNet quiet/loaded epochs
-# QGRAD_TORCH_PYTHON names the Python to run PyTorch with; otherwise /usr/bin/python3 (where
-# Debian's python3-torch installs) and then python3 on the PATH are tried.
+# QGRAD_TORCH_PYTHON names the Python to run PyTorch with (else bench/torch_python.sh looks).
 #
 # Fair comparison on a shared machine: the frameworks run alternately inside each round (qgrad,
 # PyTorch as installed, PyTorch with OMP_WAIT_POLICY=PASSIVE), so slow spells of other programs
@@ -58,13 +57,9 @@ trap cleanup EXIT
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 echo "bench_cifar: load average before the run: $LOAD ($(nproc) cores)"
 
-TORCH_PY=""
-for py in ${QGRAD_TORCH_PYTHON:-} /usr/bin/python3 python3; do
-  if command -v "$py" >/dev/null 2>&1 && "$py" -c "import torch" >/dev/null 2>&1; then
-    TORCH_PY="$py"
-    break
-  fi
-done
+# shellcheck source=bench/torch_python.sh
+source "$REPO/bench/torch_python.sh"
+TORCH_PY="$(torch_python)"
 if [[ -z "$TORCH_PY" ]]; then
   echo "bench_cifar: the torch module is not importable; PyTorch columns are skipped" \
        "(Debian: sudo apt-get install python3-torch)"

@@ -9,8 +9,7 @@
 #   --data DIR     MNIST .gz files (default data/mnist, fetched by scripts/fetch_data.sh if missing)
 #   --json FILE    where the table goes (default bench/results/pytorch_mnist.json)
 #   --threads N    threads for both frameworks (default 2)
-# QGRAD_TORCH_PYTHON names the Python to run PyTorch with; otherwise /usr/bin/python3 (where
-# Debian's python3-torch installs) and then python3 on the PATH are tried.
+# QGRAD_TORCH_PYTHON names the Python to run PyTorch with (else bench/torch_python.sh looks).
 #
 # PyTorch runs twice: as-is with torch.set_num_threads(N) ("default"), and with
 # OMP_WAIT_POLICY=PASSIVE ("passive"), which makes its idle OpenMP threads sleep instead of spin.
@@ -64,13 +63,9 @@ run_qgrad() {  # program model
 run_qgrad mnist_mlp mlp
 run_qgrad mnist_cnn lenet5
 
-TORCH_PY=""
-for py in ${QGRAD_TORCH_PYTHON:-} /usr/bin/python3 python3; do
-  if command -v "$py" >/dev/null 2>&1 && "$py" -c "import torch, numpy" >/dev/null 2>&1; then
-    TORCH_PY="$py"
-    break
-  fi
-done
+# shellcheck source=bench/torch_python.sh
+source "$REPO/bench/torch_python.sh"
+TORCH_PY="$(torch_python)"
 
 PYTORCH_ROWS=()
 NOTE=""
